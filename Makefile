@@ -1,0 +1,36 @@
+# The book's two commands (see README.md):
+#   make book   build the HTML book into _build/html (creates .venv and installs everything first)
+#   make test   run the whole test suite: unit tests, nbval over every notebook, the grader's tests
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PATH := $(BIN):$(PATH)
+# Notebooks must render their own figures: never inherit a non-interactive backend.
+unexport MPLBACKEND
+PYTEST_WORKERS ?= 2
+
+.PHONY: install book test clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@echo "Creating $(VENV) and installing the pinned requirements (about 2 minutes the first time)..."
+	$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt > $(VENV)/install.log 2>&1 \
+		|| (grep -v 'is ignored' $(VENV)/install.log | tail -40; exit 1)
+	@# torch is a test-only dependency, pinned exactly (an unpinned torch downloads a multi-GB CUDA build)
+	@$(BIN)/pip install --disable-pip-version-check -q -e ".[torch]" >> $(VENV)/install.log 2>&1 \
+		|| (grep -v 'is ignored' $(VENV)/install.log | tail -40; exit 1)
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
+		--nbval --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout 300 \
+		tests chapters exercises solutions
+
+clean:
+	rm -rf _build $(VENV)

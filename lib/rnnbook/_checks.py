@@ -1,0 +1,107 @@
+"""Argument checking shared by the public entry points.
+
+Every public function and layer of :mod:`rnnbook` validates what it is given
+with these helpers, so that a wrong shape or dtype produces a message that names
+the argument, what was expected and what arrived, instead of a NumPy traceback
+from deep inside a matrix product.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["as_array", "check_array", "check_ids", "check_same_dtype"]
+
+
+def _describe(x) -> str:
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape} and dtype {x.dtype}"
+    return f"a {type(x).__name__}"
+
+
+def as_array(name: str, x) -> np.ndarray:
+    """Return ``x`` as an ndarray or raise ``TypeError`` naming ``name``."""
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, (list, tuple, int, float, np.number)):
+        return np.asarray(x)
+    raise TypeError(f"{name} must be a NumPy array, got {_describe(x)}")
+
+
+def check_array(name: str, x, *, ndim=None, shape=None, kind: str | None = None,
+                finite: bool = False) -> np.ndarray:
+    """Validate an array argument and return it.
+
+    Parameters
+    ----------
+    name:
+        The argument's name, used in the error message.
+    ndim:
+        Required number of dimensions (an int or a tuple of allowed ints).
+    shape:
+        Required shape; ``None`` entries match any size. Entries may also be
+        ``(size, "label")`` pairs so the message can say *which* size is meant,
+        e.g. ``("D", "input size")``.
+    kind:
+        ``"float"`` or ``"int"``: the required dtype kind.
+    finite:
+        If true, reject NaN and infinity.
+    """
+    x = as_array(name, x)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{name} must have {want} dimensions, got shape {x.shape}")
+    if shape is not None:
+        if x.ndim != len(shape):
+            raise ValueError(f"{name} must have shape {_fmt_shape(shape)}, got {x.shape}")
+        for axis, (want, got) in enumerate(zip(shape, x.shape)):
+            label = None
+            if isinstance(want, tuple):
+                want, label = want
+            if want is not None and want != got:
+                what = f" ({label})" if label else ""
+                raise ValueError(
+                    f"{name} must have shape {_fmt_shape(shape)}, got {x.shape}: "
+                    f"axis {axis}{what} is {got}, expected {want}")
+    if kind == "float" and x.dtype.kind != "f":
+        raise TypeError(f"{name} must be a floating-point array, got dtype {x.dtype}")
+    if kind == "int" and x.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer array of token ids, got dtype {x.dtype}")
+    if finite and x.dtype.kind == "f" and not np.isfinite(x).all():
+        bad = int(np.size(x) - np.isfinite(x).sum())
+        raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf)")
+    return x
+
+
+def _fmt_shape(shape) -> str:
+    parts = []
+    for s in shape:
+        if isinstance(s, tuple):
+            s = s[0]
+        parts.append("*" if s is None else str(s))
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def check_ids(name: str, ids, vocab_size: int, *, ndim=None, allow=()) -> np.ndarray:
+    """Validate integer token ids in ``[0, vocab_size)`` (plus values in ``allow``)."""
+    ids = check_array(name, ids, ndim=ndim, kind="int")
+    if ids.size == 0:
+        raise ValueError(f"{name} is empty (shape {ids.shape}): there are no tokens to process")
+    valid = (ids >= 0) & (ids < vocab_size)
+    for a in allow:
+        valid |= ids == a
+    if not valid.all():
+        bad = ids[~valid]
+        raise ValueError(
+            f"{name} contains token id(s) outside the vocabulary [0, {vocab_size}): "
+            f"e.g. {int(bad.flat[0])} (min {int(ids.min())}, max {int(ids.max())})")
+    return ids
+
+
+def check_same_dtype(name: str, x: np.ndarray, dtype) -> None:
+    """Raise ``TypeError`` if ``x`` is not of the layer's floating dtype."""
+    if x.dtype != dtype:
+        raise TypeError(
+            f"{name} has dtype {x.dtype} but the layer's parameters are {np.dtype(dtype)}; "
+            f"convert it with .astype(np.{np.dtype(dtype).name})")

@@ -1,0 +1,4 @@
+"""Data: vocabularies, corpora and generated datasets, all available offline."""
+from .vocab import Vocab
+
+__all__ = ["Vocab"]

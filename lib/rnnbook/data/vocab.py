@@ -1,0 +1,79 @@
+"""Vocabularies: the mapping between tokens and integer ids (chapter 1)."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["Vocab"]
+
+
+class Vocab:
+    """A bidirectional token <-> id mapping.
+
+    Ids are assigned by decreasing frequency (ties broken by first
+    appearance), after any ``specials`` such as ``"<unk>"``, which always come
+    first. Tokens rarer than ``min_count``, or beyond ``max_size``, map to
+    ``unk`` when one is given; otherwise encoding an unknown token raises a
+    ``KeyError`` naming it.
+
+    Examples
+    --------
+    >>> v = Vocab("you say goodbye and i say hello .".split())
+    >>> v.encode(["say", "hello"]).tolist()
+    [0, 5]
+    >>> v.decode([0, 5])
+    ['say', 'hello']
+    """
+
+    def __init__(self, tokens: Iterable[str], *, specials: Sequence[str] = (), unk: str | None = None,
+                 min_count: int = 1, max_size: int | None = None):
+        tokens = list(tokens)
+        if not tokens and not specials:
+            raise ValueError("cannot build a vocabulary from no tokens")
+        specials = list(specials)
+        if unk is not None and unk not in specials:
+            specials.insert(0, unk)
+        counts = Counter(tokens)
+        order = {}
+        for tok in tokens:
+            order.setdefault(tok, len(order))
+        ranked = sorted((t for t in counts if t not in specials), key=lambda t: (-counts[t], order[t]))
+        ranked = [t for t in ranked if counts[t] >= min_count]
+        if max_size is not None:
+            ranked = ranked[: max(0, max_size - len(specials))]
+        self.itos: list[str] = specials + ranked
+        self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
+        self.counts = counts
+        self.unk = unk
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.stoi
+
+    def __repr__(self) -> str:
+        head = ", ".join(repr(t) for t in self.itos[:5])
+        return f"Vocab(size={len(self)}, first=[{head}{', ...' if len(self) > 5 else ''}])"
+
+    def encode(self, tokens: Iterable[str]) -> np.ndarray:
+        """Token sequence -> ``int64`` array of ids."""
+        unk_id = self.stoi.get(self.unk) if self.unk is not None else None
+        ids = []
+        for tok in tokens:
+            i = self.stoi.get(tok, unk_id)
+            if i is None:
+                raise KeyError(f"token {tok!r} is not in the vocabulary (and it has no unk token)")
+            ids.append(i)
+        return np.array(ids, dtype=np.int64)
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        """Ids -> list of tokens."""
+        out = []
+        for i in np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids).reshape(-1):
+            if not 0 <= int(i) < len(self.itos):
+                raise ValueError(f"id {int(i)} is outside the vocabulary [0, {len(self.itos)})")
+            out.append(self.itos[int(i)])
+        return out

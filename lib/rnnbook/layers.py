@@ -1,0 +1,208 @@
+"""The non-recurrent layers: affine maps, embeddings, softmax with loss, dropout.
+
+Every layer follows the same contract, the one of the classic NumPy textbooks:
+
+* ``params``: a list of parameter arrays (updated in place by optimizers);
+* ``grads``: a list of arrays of the same shapes, filled by ``backward``;
+* ``forward(...)`` computes the output and remembers what ``backward`` needs;
+* ``backward(dout)`` returns the gradient with respect to the input and
+  writes the parameter gradients into ``grads`` (overwriting, not adding).
+
+Layers accept any number of leading axes, so the same ``Affine`` serves a
+batch ``(N, D)`` and a batch of sequences ``(N, T, D)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import check_array, check_ids, check_same_dtype
+
+__all__ = ["Affine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "init_rng"]
+
+
+def init_rng(rng) -> np.random.Generator:
+    """Return a ``numpy.random.Generator`` from a seed, a generator, or ``None`` (seed 0)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        return np.random.default_rng(0)
+    if isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+
+
+def _check_size(name: str, value) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class Affine:
+    """``y = x @ W + b`` applied to the last axis of ``x``.
+
+    Parameters
+    ----------
+    in_size, out_size:
+        Sizes of the last axis of the input and output.
+    rng:
+        Seed or generator for the initialisation (``W ~ N(0, 1/in_size)``).
+    dtype:
+        Floating dtype of the parameters (``float32`` by default; use
+        ``float64`` for gradient checks).
+    W:
+        Optional weight matrix to *share* instead of creating one (used for
+        weight tying in chapter 4: pass the embedding matrix transposed view).
+    """
+
+    def __init__(self, in_size: int, out_size: int, *, rng=None, dtype=np.float32):
+        in_size = _check_size("in_size", in_size)
+        out_size = _check_size("out_size", out_size)
+        rng = init_rng(rng)
+        W = (rng.standard_normal((in_size, out_size)) / np.sqrt(in_size)).astype(dtype)
+        b = np.zeros(out_size, dtype=dtype)
+        self.params = [W, b]
+        self.grads = [np.zeros_like(W), np.zeros_like(b)]
+        self._x = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Map ``x`` of shape ``(..., in_size)`` to ``(..., out_size)``."""
+        W, b = self.params
+        x = check_array("x", x, kind="float")
+        if x.ndim < 1 or x.shape[-1] != W.shape[0]:
+            raise ValueError(f"x must have shape (..., {W.shape[0]}), got {x.shape}")
+        check_same_dtype("x", x, W.dtype)
+        self._x = x
+        return x @ W + b
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Return ``dL/dx`` and store ``dL/dW``, ``dL/db`` in ``grads``."""
+        if self._x is None:
+            raise RuntimeError("Affine.backward called before forward")
+        W, _ = self.params
+        x2 = self._x.reshape(-1, W.shape[0])
+        d2 = dout.reshape(-1, W.shape[1])
+        self.grads[0][...] = x2.T @ d2
+        self.grads[1][...] = d2.sum(axis=0)
+        return dout @ W.T
+
+
+class Embedding:
+    """Look up a row of ``W`` for every token id: ``(...,) int -> (..., D)``.
+
+    An embedding is an affine layer applied to a one-hot vector, computed
+    without ever building the one-hot vector: row ``i`` of ``W`` *is*
+    ``onehot(i) @ W``.
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int, *, rng=None, dtype=np.float32):
+        vocab_size = _check_size("vocab_size", vocab_size)
+        embed_size = _check_size("embed_size", embed_size)
+        rng = init_rng(rng)
+        W = (rng.standard_normal((vocab_size, embed_size)) * 0.1).astype(dtype)
+        self.params = [W]
+        self.grads = [np.zeros_like(W)]
+        self._ids = None
+
+    def forward(self, ids: np.ndarray) -> np.ndarray:
+        """Return ``W[ids]``."""
+        W = self.params[0]
+        ids = check_ids("ids", ids, W.shape[0])
+        self._ids = ids
+        return W[ids]
+
+    def backward(self, dout: np.ndarray) -> None:
+        """Scatter-add ``dout`` into the rows of ``dW`` that were looked up.
+
+        A token used several times receives the sum of its gradients, which is
+        why ``np.add.at`` (unbuffered) is used instead of ``dW[ids] += dout``.
+        Token ids have no gradient, so nothing is returned.
+        """
+        if self._ids is None:
+            raise RuntimeError("Embedding.backward called before forward")
+        dW = self.grads[0]
+        dW[...] = 0
+        np.add.at(dW, self._ids.reshape(-1), dout.reshape(-1, dW.shape[1]))
+        return None
+
+
+class SoftmaxCrossEntropy:
+    """Softmax followed by the mean cross-entropy loss, fused for stability and speed.
+
+    ``forward(logits, targets)`` returns the mean of ``-log softmax(logits)[target]``
+    over all positions whose target is not ``ignore_index`` (padding).
+    ``backward()`` returns ``(softmax(logits) - onehot(targets)) / count``.
+    """
+
+    def __init__(self, ignore_index: int = -1):
+        self.params, self.grads = [], []
+        self.ignore_index = ignore_index
+        self._cache = None
+
+    def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
+        logits = check_array("logits", logits, kind="float")
+        if logits.ndim < 2:
+            raise ValueError(f"logits must have shape (..., V) with at least 2 axes, got {logits.shape}")
+        if targets is None:
+            raise TypeError("targets must be an integer array, got None")
+        targets = check_array("targets", targets, kind="int")
+        if targets.shape != logits.shape[:-1]:
+            raise ValueError(
+                f"targets must have shape {logits.shape[:-1]} (logits' shape without its last "
+                f"axis), got {targets.shape}")
+        V = logits.shape[-1]
+        check_ids("targets", targets, V, allow=(self.ignore_index,))
+        x = logits.reshape(-1, V)
+        t = targets.reshape(-1)
+        mask = t != self.ignore_index
+        count = int(mask.sum())
+        if count == 0:
+            raise ValueError("every target is ignore_index (padding): there is nothing to compute a loss on")
+        # softmax, computed once and kept for backward
+        p = x - x.max(axis=1, keepdims=True)
+        np.exp(p, out=p)
+        p /= p.sum(axis=1, keepdims=True)
+        rows = np.arange(t.size)
+        safe_t = np.where(mask, t, 0)
+        picked = p[rows, safe_t]
+        # log of a probability that underflowed to 0 would be -inf: floor it at the dtype's tiny
+        nll = -np.log(np.maximum(picked, np.finfo(p.dtype).tiny))
+        loss = float(nll[mask].sum() / count)
+        self._cache = (p, safe_t, mask, count, logits.shape)
+        return loss
+
+    def backward(self, dout: float = 1.0) -> np.ndarray:
+        if self._cache is None:
+            raise RuntimeError("SoftmaxCrossEntropy.backward called before forward")
+        p, t, mask, count, shape = self._cache
+        dx = p.copy()
+        dx[np.arange(t.size), t] -= 1
+        dx *= (mask * (dout / count)).astype(dx.dtype)[:, None]
+        return dx.reshape(shape)
+
+
+class Dropout:
+    """Inverted dropout: zero each unit with probability ``p`` during training.
+
+    Surviving units are scaled by ``1 / (1 - p)`` so the expected activation is
+    unchanged, and evaluation (``train=False``) is the identity.
+    """
+
+    def __init__(self, p: float = 0.5, *, rng=None):
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
+        self.p = float(p)
+        self.rng = init_rng(rng)
+        self.params, self.grads = [], []
+        self._mask = None
+
+    def forward(self, x: np.ndarray, train: bool = True) -> np.ndarray:
+        x = check_array("x", x, kind="float")
+        if not train or self.p == 0.0:
+            self._mask = None
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
+        self._mask = (keep >= self.p).astype(x.dtype) / x.dtype.type(1.0 - self.p)
+        return x * self._mask
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout if self._mask is None else dout * self._mask

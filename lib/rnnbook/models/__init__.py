@@ -1,0 +1,4 @@
+"""Complete models assembled from :mod:`rnnbook` layers."""
+from .lm import RNNLM
+
+__all__ = ["RNNLM"]

@@ -1,0 +1,76 @@
+"""Optimizers and gradient clipping (chapter 2).
+
+Optimizers update a list of parameter arrays *in place* from the matching
+list of gradients, so a model only has to expose ``params`` and ``grads``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SGD", "Adam", "clip_grad_norm", "global_norm"]
+
+
+def global_norm(grads) -> float:
+    """The L2 norm of all gradients taken together, as if concatenated into one vector."""
+    return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)))
+
+
+def clip_grad_norm(grads, max_norm: float) -> float:
+    """Scale all gradients in place so that their global norm is at most ``max_norm``.
+
+    Returns the norm *before* clipping (useful for logging). Clipping keeps
+    the direction of the update and only shortens it. A non-finite norm (a
+    NaN or inf gradient) cannot be clipped meaningfully and raises
+    ``FloatingPointError`` so a diverged run stops loudly instead of silently
+    filling the weights with NaN.
+    """
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be positive, got {max_norm}")
+    norm = global_norm(grads)
+    if not np.isfinite(norm):
+        raise FloatingPointError(f"gradient norm is {norm}: the gradients contain NaN or inf (training diverged)")
+    if norm > max_norm:
+        scale = max_norm / (norm + 1e-6)
+        for g in grads:
+            g *= g.dtype.type(scale)
+    return norm
+
+
+class SGD:
+    """Plain stochastic gradient descent: ``p -= lr * g``."""
+
+    def __init__(self, lr: float = 0.1):
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive, got {lr}")
+        self.lr = lr
+
+    def update(self, params, grads) -> None:
+        if len(params) != len(grads):
+            raise ValueError(f"got {len(params)} parameters but {len(grads)} gradients")
+        for p, g in zip(params, grads):
+            p -= p.dtype.type(self.lr) * g
+
+
+class Adam:
+    """Adam (Kingma & Ba, 2015): per-parameter step sizes from running moments of the gradient."""
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive, got {lr}")
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.t = 0
+        self.m = None
+        self.v = None
+
+    def update(self, params, grads) -> None:
+        if len(params) != len(grads):
+            raise ValueError(f"got {len(params)} parameters but {len(grads)} gradients")
+        if self.m is None:
+            self.m = [np.zeros_like(p) for p in params]
+            self.v = [np.zeros_like(p) for p in params]
+        self.t += 1
+        lr_t = self.lr * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+        for p, g, m, v in zip(params, grads, self.m, self.v):
+            m += (1 - self.beta1) * (g - m)
+            v += (1 - self.beta2) * (g * g - v)
+            p -= (lr_t * m / (np.sqrt(v) + self.eps)).astype(p.dtype, copy=False)
