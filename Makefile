@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 unexport MPLBACKEND
 PYTEST_WORKERS ?= 2
 
-.PHONY: install book test clean
+.PHONY: install book test browser clean
 
 install: $(STAMP)
 
@@ -19,18 +19,26 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt > $(VENV)/install.log 2>&1 \
 		|| (grep -v 'is ignored' $(VENV)/install.log | tail -40; exit 1)
-	@# torch is a test-only dependency, pinned exactly (an unpinned torch downloads a multi-GB CUDA build)
-	@$(BIN)/pip install --disable-pip-version-check -q -e ".[torch]" >> $(VENV)/install.log 2>&1 \
+	@# test-only dependencies, pinned exactly (an unpinned torch downloads a multi-GB CUDA build)
+	@$(BIN)/pip install --disable-pip-version-check -q -e ".[test]" >> $(VENV)/install.log 2>&1 \
 		|| (grep -v 'is ignored' $(VENV)/install.log | tail -40; exit 1)
 	touch $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -rs -n $(PYTEST_WORKERS) --dist loadfile \
 		--nbval --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout 300 \
 		tests chapters exercises solutions
+
+# The browser test needs Debian's Chromium. On CI (CI=true) install it; elsewhere the test is
+# skipped with its reason when Chromium is missing (install it with: sudo apt-get install chromium).
+browser:
+	@if [ "$$CI" = "true" ] && ! command -v chromium >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser test..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; \
+	fi
 
 clean:
 	rm -rf _build $(VENV)

@@ -30,9 +30,9 @@ def draw_unrolled(ax, inputs: Sequence[str], outputs: Sequence[str] | None = Non
             ax.annotate(f"{outputs[t]}", (t, 1.35), ha="center", va="center", fontsize=11, family="monospace",
                         color="#8a2c2c")
             ax.annotate("", xy=(t, 1.15), xytext=(t, 0.28), arrowprops=dict(arrow, color="#8a2c2c"))
-        src = f"${state}_{{{t - 1}}}$" if t > 0 else f"${state}_{{-1}}=0$"
+        label = f"${state}_{{{t - 1}}}$" if t > 0 else f"${state}_{{-1}}=0$"
         ax.annotate("", xy=(t - 0.3, 0), xytext=(t - 0.7, 0), arrowprops=arrow)
-        ax.text(t - 0.5, 0.12, src if t == 0 else f"${state}_{{{t - 1}}}$", ha="center", fontsize=9)
+        ax.text(t - 0.5, 0.12, label, ha="center", fontsize=9)
         if show_backward and t > 0:
             ax.annotate("", xy=(t - 0.7, -0.3), xytext=(t - 0.3, -0.3),
                         arrowprops=dict(arrowstyle="->", color="#c0392b", lw=1.2, ls="--"))
@@ -49,9 +49,9 @@ def plot_next_token_distributions(ax, probs: np.ndarray, context: Sequence[str],
     if probs.ndim != 2 or probs.shape != (len(context), len(vocab)):
         raise ValueError(f"probs must have shape ({len(context)}, {len(vocab)}), got {probs.shape}")
     im = ax.imshow(probs.T, cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(context)), [f"…{c}" for c in context], rotation=0)
-    ax.set_yticks(range(len(vocab)), list(vocab))
-    ax.set_xlabel("context so far (last token shown)")
+    ax.set_xticks(range(len(context)), [f"{c!r}\nt={t}" for t, c in enumerate(context)], rotation=0)
+    ax.set_yticks(range(len(vocab)), [repr(v) for v in vocab])
+    ax.set_xlabel("last token read")
     ax.set_ylabel("next token")
     for t in range(probs.shape[0]):
         for v in range(probs.shape[1]):
