@@ -32,12 +32,14 @@ test: $(STAMP) browser
 		--nbval --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout 300 \
 		tests chapters exercises solutions
 
-# The browser test needs Debian's Chromium. On CI (CI=true) install it; elsewhere the test is
-# skipped with its reason when Chromium is missing (install it with: sudo apt-get install chromium).
+# The browser test needs Chromium (or Chrome). On CI (CI=true) install Debian's chromium when none is
+# there; elsewhere the test is skipped, with its reason, when no browser is found.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
-	@if [ "$$CI" = "true" ] && ! command -v chromium >/dev/null 2>&1; then \
+	@if [ "$$CI" = "true" ] && ! command -v chromium >/dev/null 2>&1 \
+		&& ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then \
 		echo "Installing Debian's chromium for the browser test..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null; \
 	fi
 
 clean:

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 # Errors raised by the pinned third-party theme itself, not by the book's content; each is harmless:
 # - sphinx-thebe 0.3.1 inserts its inline config script twice on notebook pages, so the second
 #   `const THEBE_JS_URL` declaration fails (the first one stays in force, live code still works);

@@ -10,8 +10,8 @@ module                 idea
 :mod:`.rnn`            the vanilla RNN cell and ``TimeRNN`` (ch. 1-2)
 :mod:`.gradcheck`      numerical gradients and relative errors (ch. 2)
 :mod:`.optim`          SGD, Adam, gradient clipping (ch. 2)
-:mod:`.models`         complete models such as ``RNNLM``
-:mod:`.data`           vocabularies, corpora and generated datasets
+``rnnbook.models``      complete models such as ``RNNLM``
+``rnnbook.data``        vocabularies, corpora and generated datasets
 :mod:`.viz`            plots shared by several chapters
 :mod:`.grading`        the exercise grader (``python -m rnnbook.grade``)
 =====================  ====================================================

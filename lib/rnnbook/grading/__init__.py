@@ -32,7 +32,7 @@ from .core import Exercise, Result, run_exercise
 __all__ = ["Exercise", "Result", "Grader", "chapters", "exercises_for", "grade_namespace",
            "reference_functions", "solutions_dir"]
 
-_CHAPTER_RE = re.compile(r"^(\d\d)_([a-z0-9_]+)$")
+_CHAPTER_RE = re.compile(r"^(\d\d|A\d)_([a-z0-9_]+)$")     # "01_rnn", ..., appendices "A1_autodiff"
 
 
 def solutions_dir() -> pathlib.Path:
@@ -47,7 +47,7 @@ def chapters() -> list[str]:
     """The chapter ids that have graded exercises, e.g. ``["01_rnn", ...]``."""
     here = pathlib.Path(__file__).parent
     found = []
-    for f in sorted(here.glob("ch[0-9][0-9]_*.py")):
+    for f in sorted(here.glob("ch[0-9A][0-9]_*.py")):
         found.append(f.stem[2:])
     return found
 
