@@ -4,7 +4,7 @@ import pytest
 
 from rnnbook import Affine, Dropout, Embedding, SoftmaxCrossEntropy, TimeRNN
 from rnnbook.data import Vocab
-from rnnbook.models import RNNLM
+from rnnbook.models import LanguageModel, RNNLM
 from rnnbook.optim import SGD, Adam, clip_grad_norm
 from rnnbook.rnn import rnn_forward, rnn_step_forward
 
@@ -68,6 +68,12 @@ CASES = [
      "contain NaN or inf"),
     ("clip: bad max_norm", lambda: clip_grad_norm([np.ones(2)], 0.0), ValueError, "max_norm must be positive"),
     ("rng: wrong type", lambda: TimeRNN(3, 4, rng="seed"), TypeError, "rng must be a numpy Generator"),
+    ("LanguageModel: unknown cell", lambda: LanguageModel(5, 2, 3, cell="transformer"), ValueError,
+     "cell must be 'rnn', 'lstm' or 'gru', got 'transformer'"),
+    ("LanguageModel: zero layers", lambda: LanguageModel(5, 2, 3, num_layers=0), ValueError,
+     "num_layers must be a positive integer"),
+    ("LanguageModel: targets shape", lambda: LanguageModel(5, 2, 3).forward(np.zeros((2, 3), int), np.zeros((2, 4), int)),
+     ValueError, r"targets must have shape \(2, 3\)"),
 ]
 
 

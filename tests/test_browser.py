@@ -92,7 +92,7 @@ def expected_title(page: str) -> str:
         text = (ROOT / f"{page}.md").read_text()
     for line in text.splitlines():
         if line.startswith("# "):
-            return line[2:].strip()
+            return line[2:].strip().replace("`", "")      # inline code renders without its backticks
     raise AssertionError(f"{page} has no level-1 heading")
 
 
@@ -124,8 +124,8 @@ def test_page_renders(page, site, browser):
     h1 = tab.locator("main h1").first.inner_text().replace("#", "").strip()
     assert h1 == title, f"{page}: first heading is {h1!r}, expected {title!r}"
     assert title in tab.title()
-    assert tab.locator("main h2").count() >= 1 or page.startswith(("exercises", "solutions")), \
-        f"{page}: no section headings"
+    if page.startswith(("chapters/0", "chapters/A")):
+        assert tab.locator("main h2").count() >= 1, f"{page}: a chapter without section headings"
 
     broken = tab.evaluate("""() => Array.from(document.querySelectorAll('main img'))
         .filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src)""")

@@ -6,7 +6,8 @@ the mechanical ones to all notebooks):
 * it is committed executed, with no error outputs except in cells tagged ``raises-exception``;
 * widgets: a static page has no kernel, so every cell that shows an ipywidgets control is tagged
   ``remove-output`` (the rendered book shows its code, not a dead control) and ``nbval-ignore-output``,
-  and a static figure drawn by an earlier cell shows what the control explores.
+  and a static figure drawn by an earlier cell shows what the control explores;
+* cells carry no execution timestamps (`--fix` strips them: they would be noise in every diff).
 """
 import pathlib
 import sys
@@ -106,6 +107,9 @@ def fix_all() -> None:
                 tags.append(t)
                 changed = True
         for c in nb.cells:
+            if "execution" in c.metadata:        # execution timestamps: noise in every diff
+                del c.metadata["execution"]
+                changed = True
             if uses_widgets(c):
                 tags = c.metadata.setdefault("tags", [])
                 for t in WIDGET_TAGS:

@@ -10,7 +10,15 @@ module                 idea
 :mod:`.rnn`            the vanilla RNN cell and ``TimeRNN`` (ch. 1-2)
 :mod:`.gradcheck`      numerical gradients and relative errors (ch. 2)
 :mod:`.optim`          SGD, Adam, gradient clipping (ch. 2)
-``rnnbook.models``      complete models such as ``RNNLM``
+:mod:`.train`          truncated-BPTT batches, training loop, sampling (ch. 2)
+:mod:`.lstm`           the LSTM cell and ``TimeLSTM`` (ch. 3)
+:mod:`.gru`            the GRU cell and ``TimeGRU`` (ch. 3)
+:mod:`.experiments`    seeded long-range memory experiments (ch. 3)
+``rnnbook.models``      language models and seq2seq models (ch. 1-5)
+:mod:`.checkpoint`     saving and loading models (ch. 4)
+:mod:`.attention`      dot-product attention (ch. 5)
+:mod:`.decode`         greedy decoding and beam search (ch. 5)
+:mod:`.autograd`       a minimal reverse-mode autodiff engine (appendix)
 ``rnnbook.data``        vocabularies, corpora and generated datasets
 :mod:`.viz`            plots shared by several chapters
 :mod:`.grading`        the exercise grader (``python -m rnnbook.grade``)
@@ -18,6 +26,6 @@ module                 idea
 """
 __version__ = "0.1.0"
 
-from . import functions, gradcheck, layers, optim, rnn, viz  # noqa: F401
+from . import checkpoint, functions, gradcheck, gru, layers, lstm, optim, rnn, train, viz  # noqa: F401
 from .layers import Affine, Dropout, Embedding, SoftmaxCrossEntropy  # noqa: F401
 from .rnn import TimeRNN  # noqa: F401

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._checks import check_array, check_ids, check_same_dtype
 
-__all__ = ["Affine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "init_rng"]
+__all__ = ["Affine", "TiedAffine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "init_rng"]
 
 
 def init_rng(rng) -> np.random.Generator:
@@ -40,18 +40,19 @@ def _check_size(name: str, value) -> int:
 class Affine:
     """``y = x @ W + b`` applied to the last axis of ``x``.
 
+    Leading axes are flattened first, so that an input of shape ``(N, T, in_size)``
+    costs one large matrix product instead of ``N`` small ones.
+
     Parameters
     ----------
-    in_size, out_size:
+    in_size, out_size : int
         Sizes of the last axis of the input and output.
-    rng:
-        Seed or generator for the initialisation (``W ~ N(0, 1/in_size)``).
-    dtype:
+    rng : int, numpy.random.Generator or None
+        Seed or generator for the initialisation: ``W`` is drawn from a normal
+        distribution with variance ``1 / in_size``.
+    dtype : numpy dtype
         Floating dtype of the parameters (``float32`` by default; use
         ``float64`` for gradient checks).
-    W:
-        Optional weight matrix to *share* instead of creating one (used for
-        weight tying in chapter 4: pass the embedding matrix transposed view).
     """
 
     def __init__(self, in_size: int, out_size: int, *, rng=None, dtype=np.float32):
@@ -72,7 +73,9 @@ class Affine:
             raise ValueError(f"x must have shape (..., {W.shape[0]}), got {x.shape}")
         check_same_dtype("x", x, W.dtype)
         self._x = x
-        return x @ W + b
+        out = x.reshape(-1, W.shape[0]) @ W
+        out += b
+        return out.reshape(x.shape[:-1] + (W.shape[1],))
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Return ``dL/dx`` and store ``dL/dW``, ``dL/db`` in ``grads``."""
@@ -81,9 +84,62 @@ class Affine:
         W, _ = self.params
         x2 = self._x.reshape(-1, W.shape[0])
         d2 = dout.reshape(-1, W.shape[1])
-        self.grads[0][...] = x2.T @ d2
-        self.grads[1][...] = d2.sum(axis=0)
-        return dout @ W.T
+        np.matmul(x2.T, d2, out=self.grads[0])
+        d2.sum(axis=0, out=self.grads[1])
+        return (d2 @ W.T).reshape(self._x.shape)
+
+
+class TiedAffine:
+    """An output layer that reuses an :class:`Embedding`'s matrix: ``y = x @ E.T + b``.
+
+    Weight tying (Press & Wolf, 2017; Inan et al., 2017): the embedding maps a
+    token to a vector and the output layer scores a vector against every token,
+    so both can use the same ``(V, D)`` matrix ``E``. It saves ``V * D``
+    parameters and often improves perplexity. ``E``'s gradient then has two
+    parts; this layer *adds* its part to the embedding's gradient, so call its
+    ``backward`` after the embedding's.
+
+    ``params`` holds only the bias: ``E`` is owned by the embedding.
+    """
+
+    def __init__(self, embedding: "Embedding"):
+        if not isinstance(embedding, Embedding):
+            raise TypeError(f"TiedAffine needs the Embedding whose matrix it shares, got {type(embedding).__name__}")
+        self.embedding = embedding
+        E = embedding.params[0]
+        self.params = [np.zeros(E.shape[0], dtype=E.dtype)]
+        self.grads = [np.zeros_like(self.params[0])]
+        self._x = None
+        self._dE = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Map ``x`` ``(..., D)`` to logits ``(..., V)``."""
+        E = self.embedding.params[0]
+        x = check_array("x", x, kind="float")
+        if x.ndim < 1 or x.shape[-1] != E.shape[1]:
+            raise ValueError(f"x must have shape (..., {E.shape[1]}) (the embedding size), got {x.shape}")
+        check_same_dtype("x", x, E.dtype)
+        self._x = x
+        out = x.reshape(-1, E.shape[1]) @ E.T
+        out += self.params[0]
+        return out.reshape(x.shape[:-1] + (E.shape[0],))
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Return ``dL/dx``; store ``dL/db`` and keep ``dL/dE`` for :meth:`add_to_embedding`."""
+        if self._x is None:
+            raise RuntimeError("TiedAffine.backward called before forward")
+        E = self.embedding.params[0]
+        x2 = self._x.reshape(-1, E.shape[1])
+        d2 = dout.reshape(-1, E.shape[0])
+        d2.sum(axis=0, out=self.grads[0])
+        self._dE = d2.T @ x2
+        return (d2 @ E).reshape(self._x.shape)
+
+    def add_to_embedding(self) -> None:
+        """Add this layer's share of ``dL/dE`` to the embedding's gradient (after its backward)."""
+        if self._dE is None:
+            raise RuntimeError("TiedAffine.add_to_embedding called before backward")
+        self.embedding.grads[0] += self._dE
 
 
 class Embedding:

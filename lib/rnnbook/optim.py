@@ -50,6 +50,14 @@ class SGD:
         for p, g in zip(params, grads):
             p -= p.dtype.type(self.lr) * g
 
+    def state_dict(self) -> dict:
+        """The optimizer's state (for resuming training): ``{"lr": ...}``."""
+        return {"lr": float(self.lr)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state made by :meth:`state_dict`."""
+        self.lr = float(state["lr"])
+
 
 class Adam:
     """Adam (Kingma & Ba, 2015): per-parameter step sizes from running moments of the gradient."""
@@ -74,3 +82,16 @@ class Adam:
             m += (1 - self.beta1) * (g - m)
             v += (1 - self.beta2) * (g * g - v)
             p -= (lr_t * m / (np.sqrt(v) + self.eps)).astype(p.dtype, copy=False)
+
+    def state_dict(self) -> dict:
+        """The optimizer's state (for resuming training): scalars, and the moment arrays ``m``, ``v``."""
+        return {"lr": float(self.lr), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps, "t": self.t,
+                "m": None if self.m is None else [a.copy() for a in self.m],
+                "v": None if self.v is None else [a.copy() for a in self.v]}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state made by :meth:`state_dict`."""
+        self.lr, self.beta1, self.beta2, self.eps = (float(state[k]) for k in ("lr", "beta1", "beta2", "eps"))
+        self.t = int(state["t"])
+        self.m = None if state["m"] is None else [np.array(a) for a in state["m"]]
+        self.v = None if state["v"] is None else [np.array(a) for a in state["v"]]

@@ -128,18 +128,24 @@ class Grader:
         self.chapter = _chapter_id(chapter)
         self._specs = {ex.name: ex for ex in exercises_for(self.chapter)}
         self.last_report: dict | None = None
+        self.last_result: Result | None = None
 
-    def check(self, fn) -> Result:
-        """Grade one function now and print the feedback (returns the :class:`Result`)."""
+    def check(self, fn) -> None:
+        """Grade one function now and print the feedback.
+
+        Returns nothing (so a notebook shows only the feedback line); the
+        :class:`Result` is kept in ``self.last_result``.
+        """
         name = getattr(fn, "__name__", None)
         if name not in self._specs:
             print(f"✘ {name!r} is not one of this chapter's graded functions: {', '.join(self._specs)}")
-            return Result(str(name), 0, 0, "unknown exercise", "missing")
+            self.last_result = Result(str(name), 0, 0, "unknown exercise", "missing")
+            return None
         ex = self._specs[name]
         result = run_exercise(ex, fn, reference_functions(self.chapter)[name])
         mark = "✔" if result.status == "passed" else ("…" if result.status == "not implemented" else "✘")
         print(f"{mark} {name}: {result.feedback}  [{result.score:g}/{result.max_score:g} points]")
-        return result
+        self.last_result = result
 
     def score(self, namespace: dict) -> None:
         """Grade every exercise with the functions defined in ``namespace`` and print the table.

@@ -1,4 +1,5 @@
 """Complete models assembled from :mod:`rnnbook` layers."""
-from .lm import RNNLM
+from .lm import LanguageModel, LSTMLM, RNNLM
+from .seq2seq import AttentionSeq2Seq, PeekySeq2Seq, Seq2Seq  # chapter 5
 
-__all__ = ["RNNLM"]
+__all__ = ["LanguageModel", "RNNLM", "LSTMLM", "Seq2Seq", "PeekySeq2Seq", "AttentionSeq2Seq"]

@@ -1,64 +1,150 @@
-"""A recurrent language model: embedding, recurrent layer, affine, softmax loss.
+"""Recurrent language models: embedding, recurrent layers, output layer, softmax loss.
 
 Data flow (batch-major)::
 
-    ids (N, T) -> Embedding -> (N, T, D) -> TimeRNN -> (N, T, H)
-               -> Affine -> logits (N, T, V) -> SoftmaxCrossEntropy -> loss
+    ids (N, T) -> Embedding -> (N, T, D) -> [Dropout -> TimeRNN/TimeLSTM] x L -> Dropout
+               -> Affine (or TiedAffine) -> logits (N, T, V) -> SoftmaxCrossEntropy -> loss
+
+Dropout sits on the non-recurrent connections only (between layers, as in Zaremba et al., 2014),
+never on the state carried from one time step to the next.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._checks import check_ids
-from ..layers import Affine, Embedding, SoftmaxCrossEntropy, init_rng
+from ..layers import Affine, Dropout, Embedding, SoftmaxCrossEntropy, TiedAffine, init_rng
 from ..rnn import TimeRNN
 
-__all__ = ["RNNLM"]
+__all__ = ["LanguageModel", "RNNLM", "LSTMLM"]
 
 
-class RNNLM:
-    """A one-layer recurrent language model that predicts the next token.
+def _recurrent_layer(cell: str):
+    if cell == "rnn":
+        return TimeRNN
+    if cell == "lstm":
+        from ..lstm import TimeLSTM
+        return TimeLSTM
+    if cell == "gru":
+        from ..gru import TimeGRU
+        return TimeGRU
+    raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru', got {cell!r}")
+
+
+class LanguageModel:
+    """A recurrent language model that predicts the next token at every position.
 
     Parameters
     ----------
     vocab_size, embed_size, hidden_size:
         ``V``, ``D`` and ``H``.
+    cell:
+        ``"rnn"``, ``"lstm"`` or ``"gru"``: the recurrent layer.
+    num_layers:
+        How many recurrent layers are stacked.
+    dropout:
+        Dropout probability after the embedding and after every recurrent
+        layer (0 disables it). Active only in ``forward(..., train=True)``.
+    tie_weights:
+        Share the embedding matrix with the output layer (needs ``embed_size == hidden_size``).
     stateful:
-        Carry the hidden state from one ``forward`` call to the next
+        Carry the recurrent state from one ``forward`` call to the next
         (truncated BPTT); call :meth:`reset_state` to forget it.
     rng, dtype:
-        Seed/generator for initialisation and the parameter dtype.
+        Seed/generator for initialisation and dropout, and the parameter dtype.
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, *, cell: str = "lstm",
+                 num_layers: int = 1, dropout: float = 0.0, tie_weights: bool = False, stateful: bool = False,
+                 rng=None, dtype=np.float32):
+        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
+            raise ValueError(f"num_layers must be a positive integer, got {num_layers!r}")
+        if tie_weights and embed_size != hidden_size:
+            raise ValueError(f"tie_weights needs embed_size == hidden_size (the output layer reuses the "
+                             f"(V, D) embedding matrix), got embed_size={embed_size}, hidden_size={hidden_size}")
+        Recurrent = _recurrent_layer(cell)
+        rng = init_rng(rng)
+        self.config = dict(vocab_size=int(vocab_size), embed_size=int(embed_size), hidden_size=int(hidden_size),
+                           cell=cell, num_layers=int(num_layers), dropout=float(dropout),
+                           tie_weights=bool(tie_weights), stateful=bool(stateful), dtype=np.dtype(dtype).name)
+        self.vocab_size = int(vocab_size)
+        self.rng = rng                     # shared by initialisation and dropout (saved when resuming training)
+        self.embed = Embedding(vocab_size, embed_size, rng=rng, dtype=dtype)
+        self.recurrent = [Recurrent(embed_size if k == 0 else hidden_size, hidden_size, stateful=stateful,
+                                    rng=rng, dtype=dtype) for k in range(num_layers)]
+        self.out = TiedAffine(self.embed) if tie_weights else Affine(hidden_size, vocab_size, rng=rng, dtype=dtype)
+        self.dropouts = [Dropout(dropout, rng=rng) for _ in range(num_layers + 1)]
+        self.loss_layer = SoftmaxCrossEntropy()
+        self.layers = [self.embed, *self.recurrent, self.out]
+        self.params = [p for layer in self.layers for p in layer.params]
+        self.grads = [g for layer in self.layers for g in layer.grads]
+
+    def num_params(self) -> int:
+        """The number of trainable numbers (a tied matrix counts once)."""
+        return int(sum(p.size for p in self.params))
+
+    def predict(self, ids: np.ndarray, train: bool = False) -> np.ndarray:
+        """Logits ``(N, T, V)`` for the next token after every position of ``ids`` ``(N, T)``."""
+        ids = check_ids("ids", ids, self.vocab_size, ndim=2)
+        x = self.dropouts[0].forward(self.embed.forward(ids), train)
+        for layer, drop in zip(self.recurrent, self.dropouts[1:]):
+            x = drop.forward(layer.forward(x), train)
+        return self.out.forward(x)
+
+    def forward(self, ids: np.ndarray, targets: np.ndarray, train: bool = True) -> float:
+        """Mean cross-entropy of predicting ``targets`` ``(N, T)`` from ``ids`` ``(N, T)``.
+
+        ``train=True`` (the default) applies dropout; evaluate with ``train=False``.
+        """
+        return self.loss_layer.forward(self.predict(ids, train), targets)
+
+    def backward(self) -> None:
+        """Fill ``grads`` with the gradient of the last ``forward`` loss."""
+        d = self.out.backward(self.loss_layer.backward())
+        for layer, drop in zip(reversed(self.recurrent), reversed(self.dropouts[1:])):
+            d = layer.backward(drop.backward(d))
+        self.embed.backward(self.dropouts[0].backward(d))
+        if isinstance(self.out, TiedAffine):
+            self.out.add_to_embedding()
+
+    def reset_state(self) -> None:
+        """Forget the carried recurrent state of every layer."""
+        for layer in self.recurrent:
+            layer.reset_state()
+
+    def carried_state(self) -> list[dict]:
+        """The state carried to the next ``forward`` call: per layer ``{"h": ..., "c": ...}`` (copies)."""
+        return [{k: getattr(layer, k).copy() for k in ("h", "c") if getattr(layer, k, None) is not None}
+                for layer in self.recurrent]
+
+    def set_carried_state(self, states: list[dict]) -> None:
+        """Restore a state returned by :meth:`carried_state` (used when resuming training)."""
+        if len(states) != len(self.recurrent):
+            raise ValueError(f"states has {len(states)} layers, the model has {len(self.recurrent)}")
+        for layer, st in zip(self.recurrent, states):
+            layer.reset_state()
+            for k, v in st.items():
+                setattr(layer, k, np.array(v, dtype=layer.params[0].dtype))
+
+
+class RNNLM(LanguageModel):
+    """The one-layer vanilla-RNN language model of chapters 1 and 2.
+
+    ``RNNLM(V, D, H)`` is ``LanguageModel(V, D, H, cell="rnn")``; its recurrent
+    layer is also available as ``model.rnn``.
     """
 
     def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, *, stateful: bool = False,
                  rng=None, dtype=np.float32):
-        rng = init_rng(rng)
-        self.vocab_size = vocab_size
-        self.embed = Embedding(vocab_size, embed_size, rng=rng, dtype=dtype)
-        self.rnn = TimeRNN(embed_size, hidden_size, stateful=stateful, rng=rng, dtype=dtype)
-        self.out = Affine(hidden_size, vocab_size, rng=rng, dtype=dtype)
-        self.loss_layer = SoftmaxCrossEntropy()
-        self.layers = [self.embed, self.rnn, self.out]
-        self.params = [p for layer in self.layers for p in layer.params]
-        self.grads = [g for layer in self.layers for g in layer.grads]
+        super().__init__(vocab_size, embed_size, hidden_size, cell="rnn", stateful=stateful, rng=rng, dtype=dtype)
+        self.rnn = self.recurrent[0]
 
-    def predict(self, ids: np.ndarray) -> np.ndarray:
-        """Logits ``(N, T, V)`` for the next token after every position of ``ids`` ``(N, T)``."""
-        ids = check_ids("ids", ids, self.vocab_size, ndim=2)
-        return self.out.forward(self.rnn.forward(self.embed.forward(ids)))
 
-    def forward(self, ids: np.ndarray, targets: np.ndarray) -> float:
-        """Mean cross-entropy of predicting ``targets`` ``(N, T)`` from ``ids`` ``(N, T)``."""
-        logits = self.predict(ids)
-        return self.loss_layer.forward(logits, targets)
+class LSTMLM(LanguageModel):
+    """The LSTM language model of chapter 4: ``LanguageModel`` with ``cell="lstm"``."""
 
-    def backward(self) -> None:
-        """Fill ``grads`` with the gradient of the last ``forward`` loss."""
-        d = self.loss_layer.backward()
-        d = self.out.backward(d)
-        d = self.rnn.backward(d)
-        self.embed.backward(d)
-
-    def reset_state(self) -> None:
-        """Forget the carried hidden state."""
-        self.rnn.reset_state()
+    def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, **kwargs):
+        kwargs.setdefault("cell", "lstm")
+        if kwargs["cell"] != "lstm":
+            raise ValueError("LSTMLM is the LSTM model; use LanguageModel(cell=...) for other cells")
+        super().__init__(vocab_size, embed_size, hidden_size, **kwargs)

@@ -1,0 +1,267 @@
+"""Benchmark: one LSTM language-model training step in rnnbook (NumPy) against PyTorch on the CPU.
+
+    python benchmarks/lstm_lm.py                # table
+    python benchmarks/lstm_lm.py --json         # JSON with "ratio_a" and "ratio_b" (rnnbook / PyTorch)
+    python benchmarks/lstm_lm.py --quick        # fewer steps, for a smoke test
+
+A training step is forward + backward + gradient clipping + SGD update, vocabulary 10,000, batch 20,
+35 time steps, float32, on random tokens:
+
+    (a) 1-layer LSTM, 100 units
+    (b) 2-layer LSTM, 650 units, dropout 0.5, embedding and output weights tied
+
+Both implementations get the same shapes and the same number of threads, are warmed up, and are timed
+step by step, interleaved, so that machine noise hits both alike; the table reports medians. The NumPy
+GEMM throughput is measured in the same run, as the ceiling for (b). Peak memory (maximum resident set
+size) is measured in a fresh process per implementation. It is a benchmark, not a test: nothing fails
+on a slow machine. PyTorch (torch==2.13.0, CPU build) is needed only here and in the tests.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+CONFIGS = {
+    "a": dict(V=10_000, N=20, T=35, D=100, H=100, L=1, dropout=0.0, tie=False),
+    "b": dict(V=10_000, N=20, T=35, D=650, H=650, L=2, dropout=0.5, tie=True),
+}
+LR, CLIP = 0.1, 0.25
+
+
+def step_flops(c: dict) -> float:
+    """Matrix-product FLOPs of one training step (forward products x 3 for forward + backward)."""
+    tokens = c["N"] * c["T"]
+    lstm = sum(2 * tokens * ((c["D"] if k == 0 else c["H"]) + c["H"]) * 4 * c["H"] for k in range(c["L"]))
+    out = 2 * tokens * c["H"] * c["V"]
+    return 3.0 * (lstm + out)
+
+
+# ---------------------------------------------------------------- rnnbook
+def make_rnnbook(c: dict, seed: int = 0):
+    from rnnbook.models import LSTMLM
+    from rnnbook.optim import SGD, clip_grad_norm
+    model = LSTMLM(c["V"], c["D"], c["H"], num_layers=c["L"], dropout=c["dropout"], tie_weights=c["tie"],
+                   stateful=True, rng=seed)
+    opt = SGD(LR)
+    rng = np.random.default_rng(seed)
+
+    def batch():
+        ids = rng.integers(0, c["V"], size=(c["N"], c["T"] + 1))
+        return ids[:, :-1], ids[:, 1:]
+
+    def step(x, y):
+        model.forward(x, y, train=True)
+        model.backward()
+        clip_grad_norm(model.grads, CLIP)
+        opt.update(model.params, model.grads)
+
+    return model, batch, step
+
+
+# ---------------------------------------------------------------- PyTorch
+def make_torch(c: dict, seed: int = 0):
+    import torch
+    from torch import nn
+    torch.manual_seed(seed)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(c["V"], c["D"])
+            self.drop = nn.Dropout(c["dropout"])
+            self.lstm = nn.LSTM(c["D"], c["H"], c["L"], dropout=c["dropout"] if c["L"] > 1 else 0.0,
+                                batch_first=True)
+            self.out = nn.Linear(c["H"], c["V"])
+            if c["tie"]:
+                self.out.weight = self.embed.weight
+            self.state = None
+
+        def forward(self, x):
+            h, state = self.lstm(self.drop(self.embed(x)), self.state)
+            self.state = tuple(s.detach() for s in state)
+            return self.out(self.drop(h))
+
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    loss_fn = nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(seed)
+
+    def batch():
+        ids = torch.randint(0, c["V"], (c["N"], c["T"] + 1), generator=gen)
+        return ids[:, :-1], ids[:, 1:]
+
+    def step(x, y):
+        model.train()
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x).reshape(-1, c["V"]), y.reshape(-1))
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+        opt.step()
+
+    return model, batch, step
+
+
+def gemm_gflops(n: int = 1024, repeats: int = 10) -> float:
+    """Float32 GEMM throughput of NumPy's BLAS on this machine (the best of several runs)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def time_training(name: str, steps: int, warmup: int) -> dict:
+    c = CONFIGS[name]
+    _, nb_batch, nb_step = make_rnnbook(c)
+    _, th_batch, th_step = make_torch(c)
+    nb_data = [nb_batch() for _ in range(steps + warmup)]
+    th_data = [th_batch() for _ in range(steps + warmup)]
+    for k in range(warmup):
+        nb_step(*nb_data[k])
+        th_step(*th_data[k])
+    nb_times, th_times = [], []
+    for k in range(warmup, warmup + steps):
+        nb_times.append(_timed(lambda: nb_step(*nb_data[k])))
+        th_times.append(_timed(lambda: th_step(*th_data[k])))
+    flops = step_flops(c)
+    nb_ms, th_ms = 1e3 * statistics.median(nb_times), 1e3 * statistics.median(th_times)
+    return {"config": name, "rnnbook_ms": nb_ms, "torch_ms": th_ms, "ratio": nb_ms / th_ms,
+            "gflop_per_step": flops / 1e9, "rnnbook_gflops": flops / nb_ms / 1e6, "torch_gflops": flops / th_ms / 1e6}
+
+
+def time_inference(name: str, n_tokens: int) -> dict:
+    """Tokens/s for sampling one token at a time (batch 1) and for perplexity evaluation (batch N x T)."""
+    import torch
+    c = CONFIGS[name]
+    nb_model, nb_batch, _ = make_rnnbook(c)
+    th_model, th_batch, _ = make_torch(c)
+    th_model.eval()
+    from rnnbook.functions import softmax
+    rng = np.random.default_rng(0)
+
+    def nb_sample():
+        nb_model.reset_state()
+        tok = np.zeros((1, 1), dtype=np.int64)
+        for _ in range(n_tokens):
+            p = softmax(nb_model.predict(tok, train=False)[0, -1].astype(np.float64))
+            tok[0, 0] = rng.choice(c["V"], p=p)
+
+    def th_sample():
+        th_model.state = None
+        tok = torch.zeros((1, 1), dtype=torch.long)
+        g = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for _ in range(n_tokens):
+                p = torch.softmax(th_model(tok)[0, -1], dim=-1)
+                tok[0, 0] = torch.multinomial(p, 1, generator=g)[0]
+
+    eval_batches = 10
+    nb_data = [nb_batch() for _ in range(eval_batches)]
+    th_data = [th_batch() for _ in range(eval_batches)]
+
+    def nb_eval():
+        nb_model.reset_state()
+        for x, y in nb_data:
+            nb_model.forward(x, y, train=False)
+
+    def th_eval():
+        th_model.state = None
+        loss_fn = torch.nn.CrossEntropyLoss()
+        with torch.no_grad():
+            for x, y in th_data:
+                loss_fn(th_model(x).reshape(-1, c["V"]), y.reshape(-1))
+
+    nb_eval(), th_eval()            # warm up
+    eval_tokens = eval_batches * c["N"] * c["T"]
+    res = {"config": name}
+    res["sample_tokens_per_s"] = {"rnnbook": n_tokens / min(_timed(nb_sample) for _ in range(2)),
+                                  "torch": n_tokens / min(_timed(th_sample) for _ in range(2))}
+    res["eval_tokens_per_s"] = {"rnnbook": eval_tokens / min(_timed(nb_eval) for _ in range(3)),
+                                "torch": eval_tokens / min(_timed(th_eval) for _ in range(3))}
+    return res
+
+
+def peak_memory(impl: str, name: str, steps: int = 5) -> float:
+    """Peak RSS (MiB) of a fresh process that trains config ``name`` for a few steps with ``impl``."""
+    out = subprocess.run([sys.executable, __file__, "--_memory", impl, name, str(steps)], capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _memory_child(impl: str, name: str, steps: int) -> None:
+    c = CONFIGS[name]
+    make = make_rnnbook if impl == "rnnbook" else make_torch
+    _, batch, step = make(c)
+    for _ in range(steps):
+        step(*batch())
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)   # KiB on Linux -> MiB
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--steps", type=int, default=20, help="timed steps per implementation and config")
+    ap.add_argument("--quick", action="store_true", help="3 steps, no memory or inference runs")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both (default: all cores)")
+    ap.add_argument("--_memory", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    import torch
+    torch.set_num_threads(args.threads)
+    if args._memory:
+        _memory_child(args._memory[0], args._memory[1], int(args._memory[2]))
+        return 0
+    steps = 3 if args.quick else args.steps
+    peak = gemm_gflops()
+    results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+               "threads": args.threads, "numpy": np.__version__, "torch": torch.__version__,
+               "numpy_gemm_gflops": peak, "steps": steps, "training": [], "inference": [], "memory_mib": {}}
+    for name in CONFIGS:
+        r = time_training(name, steps, warmup=2 if args.quick else 3)
+        r["fraction_of_gemm_peak"] = r["rnnbook_gflops"] / peak
+        results["training"].append(r)
+        results[f"ratio_{name}"] = r["ratio"]
+    if not args.quick:
+        for impl in ("rnnbook", "torch"):
+            results["memory_mib"][impl] = peak_memory(impl, "b")
+        results["memory_ratio_b"] = results["memory_mib"]["rnnbook"] / results["memory_mib"]["torch"]
+        for name in CONFIGS:
+            results["inference"].append(time_inference(name, 1000 if name == "a" else 300))
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"{results['machine']}, {args.threads} threads; numpy {np.__version__}, torch {torch.__version__}")
+    print(f"NumPy float32 GEMM peak: {peak:.0f} GFLOP/s; {steps} timed steps per implementation, medians\n")
+    print(f"{'config':<8}{'implementation':<16}{'ms/step':>10}{'GFLOP/s':>10}{'ratio':>8}")
+    for r in results["training"]:
+        print(f"{r['config']:<8}{'rnnbook':<16}{r['rnnbook_ms']:>10.1f}{r['rnnbook_gflops']:>10.1f}{r['ratio']:>8.2f}")
+        print(f"{'':<8}{'PyTorch':<16}{r['torch_ms']:>10.1f}{r['torch_gflops']:>10.1f}{1.0:>8.2f}")
+        print(f"{'':<8}rnnbook reaches {100 * r['fraction_of_gemm_peak']:.0f}% of the GEMM peak")
+    if results["memory_mib"]:
+        m = results["memory_mib"]
+        print(f"\npeak memory, config b: rnnbook {m['rnnbook']:.0f} MiB, PyTorch {m['torch']:.0f} MiB "
+              f"(ratio {results['memory_ratio_b']:.2f})")
+    for r in results["inference"]:
+        s, e = r["sample_tokens_per_s"], r["eval_tokens_per_s"]
+        print(f"config {r['config']}: sampling {s['rnnbook']:.0f} vs {s['torch']:.0f} tokens/s (rnnbook vs PyTorch); "
+              f"evaluation {e['rnnbook']:.0f} vs {e['torch']:.0f} tokens/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""Text corpora that are on every reader's machine, with no download (chapter 2).
+
+The default corpus is the **source code of a fixed list of Python standard-library
+modules**: real text that nobody wrote for this book, present wherever Python is.
+The same module list exists in Python 3.10 to 3.13, but the files differ a little
+between versions, so expect corpus sizes and trained perplexities to move by a few
+percent from one Python to another.
+
+:func:`stdlib_docstrings_text` collects the English docstrings of the standard
+library instead (prose for word-level models), and :func:`load_text_file` reads
+any text file the reader has (for example the Penn Treebank, whose licence
+forbids shipping it here).
+"""
+from __future__ import annotations
+
+import ast
+import os
+import pathlib
+import re
+import sysconfig
+from typing import Sequence
+
+import numpy as np
+
+from .vocab import Vocab
+
+__all__ = ["STDLIB_MODULES", "stdlib_dir", "stdlib_source_text", "stdlib_docstrings_text", "load_text_file",
+           "train_val_test_split", "char_vocab", "word_tokenize", "word_vocab"]
+
+#: The standard-library files whose source is the default character-level corpus
+#: (paths relative to the stdlib folder, sorted; all present in Python 3.10-3.13).
+STDLIB_MODULES: tuple[str, ...] = tuple(sorted([
+    "argparse.py", "bisect.py", "calendar.py", "collections/__init__.py", "contextlib.py", "copy.py",
+    "csv.py", "dataclasses.py", "difflib.py", "fnmatch.py", "fractions.py", "functools.py", "glob.py",
+    "heapq.py", "inspect.py", "json/decoder.py", "json/encoder.py", "optparse.py", "pprint.py",
+    "random.py", "shlex.py", "statistics.py", "string.py", "textwrap.py", "tokenize.py",
+]))
+
+_FILE_SEPARATOR = "\n\n"
+
+
+def stdlib_dir() -> pathlib.Path:
+    """The folder holding the standard library's ``.py`` files (``sysconfig.get_paths()['stdlib']``)."""
+    return pathlib.Path(sysconfig.get_paths()["stdlib"])
+
+
+def _missing_stdlib_error(path: pathlib.Path) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"the Python standard library's source file {path} is missing: this Python installation ships "
+        f"no .py sources (an embedded or stripped build?). Use a full CPython installation, or load "
+        f"your own text with rnnbook.data.load_text_file(path).")
+
+
+def stdlib_source_text(modules: Sequence[str] = STDLIB_MODULES, *, max_chars: int | None = None) -> str:
+    """The concatenated source code of standard-library modules.
+
+    Parameters
+    ----------
+    modules:
+        File paths relative to :func:`stdlib_dir`, read in the given order
+        (default: :data:`STDLIB_MODULES`, sorted). Files are joined by a blank line.
+    max_chars:
+        If given, keep only the first ``max_chars`` characters.
+
+    Returns
+    -------
+    text: str
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file is missing (a Python without its source files).
+    """
+    root = stdlib_dir()
+    parts = []
+    for rel in modules:
+        path = root / rel
+        if not path.is_file():
+            raise _missing_stdlib_error(path)
+        parts.append(path.read_text(encoding="utf-8"))
+    text = _FILE_SEPARATOR.join(parts)
+    if max_chars is not None:
+        if not isinstance(max_chars, int) or max_chars <= 0:
+            raise ValueError(f"max_chars must be a positive integer or None, got {max_chars!r}")
+        text = text[:max_chars]
+    return text
+
+
+def _is_test_path(rel: pathlib.Path) -> bool:
+    parts = rel.parts
+    return any(p in ("test", "tests", "idlelib", "lib2to3", "site-packages") or p.startswith("test_")
+               for p in parts) or rel.name.startswith("test")
+
+
+def stdlib_docstrings_text(*, min_chars: int = 40) -> str:
+    """English prose: the docstrings of the standard library's non-test modules.
+
+    Every ``.py`` file under :func:`stdlib_dir` (except test suites, ``idlelib``,
+    ``lib2to3`` and ``site-packages``) is parsed with :mod:`ast`, in sorted path
+    order; the docstrings of the module, its classes and its functions that are
+    longer than ``min_chars`` characters are kept, whitespace-normalised, one
+    per line.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the standard library has no ``.py`` sources.
+    """
+    root = stdlib_dir()
+    if not (root / "os.py").is_file():
+        raise _missing_stdlib_error(root / "os.py")
+    files = sorted(p for p in root.rglob("*.py") if not _is_test_path(p.relative_to(root)))
+    docs = []
+    for path in files:
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        nodes = [tree] + [n for n in ast.walk(tree)
+                          if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        for node in nodes:
+            doc = ast.get_docstring(node)
+            doc = " ".join(doc.split()) if doc else ""
+            if len(doc) > min_chars:
+                docs.append(doc)
+    return "\n".join(docs)
+
+
+def load_text_file(path, *, encoding: str = "utf-8") -> str:
+    """Read a text file the reader provides (e.g. the Penn Treebank's ``ptb.train.txt``).
+
+    Raises ``FileNotFoundError`` with the absolute path if it does not exist and
+    ``ValueError`` if it is empty.
+    """
+    p = pathlib.Path(os.fspath(path)).expanduser()
+    if not p.is_file():
+        raise FileNotFoundError(f"no such text file: {p.resolve()}")
+    text = p.read_text(encoding=encoding)
+    if not text:
+        raise ValueError(f"the text file {p} is empty")
+    return text
+
+
+def train_val_test_split(data, fractions: Sequence[float] = (0.9, 0.05, 0.05)):
+    """Split a sequence into contiguous train / validation / test parts.
+
+    The split is *contiguous* (the first 90 % is training text, and so on), not
+    shuffled: a language model's validation text must be text it has not seen,
+    and shuffled characters would leak the training text into it.
+
+    Parameters
+    ----------
+    data: str, list or 1-D array.
+    fractions: three non-negative numbers summing to 1.
+
+    Returns
+    -------
+    train, val, test: slices of ``data`` of the same type.
+    """
+    fr = [float(f) for f in fractions]
+    if len(fr) != 3 or any(f < 0 for f in fr) or not np.isclose(sum(fr), 1.0):
+        raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {tuple(fractions)}")
+    if isinstance(data, np.ndarray) and data.ndim != 1:
+        raise ValueError(f"data must be one-dimensional, got an array of shape {data.shape}")
+    n = len(data)
+    a = int(round(n * fr[0]))
+    b = int(round(n * (fr[0] + fr[1])))
+    parts = data[:a], data[a:b], data[b:]
+    for name, part, f in zip(("train", "val", "test"), parts, fr):
+        if f > 0 and len(part) == 0:
+            raise ValueError(f"the {name} part is empty: data has only {n} items")
+    return parts
+
+
+def char_vocab(text: str, *, min_count: int = 1, unk: str | None = None) -> Vocab:
+    """A character vocabulary of ``text`` (ids by decreasing frequency).
+
+    With ``min_count > 1`` pass ``unk`` (e.g. ``"\\x00"``, a character that
+    does not occur) so that rare characters map to it.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not text:
+        raise ValueError("text is empty: cannot build a character vocabulary")
+    return Vocab(text, unk=unk, min_count=min_count)
+
+
+_WORD_RE = re.compile(r"\w+|[^\w\s]")
+
+
+def word_tokenize(text: str, *, lower: bool = True) -> list[str]:
+    """Split text into words and single punctuation marks; one ``"<eos>"`` per line end.
+
+    >>> word_tokenize("Return the value.\\nNone if absent")
+    ['return', 'the', 'value', '.', '<eos>', 'none', 'if', 'absent', '<eos>']
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    tokens: list[str] = []
+    for line in text.splitlines():
+        if lower:
+            line = line.lower()
+        words = _WORD_RE.findall(line)
+        if words:
+            tokens.extend(words)
+            tokens.append("<eos>")
+    return tokens
+
+
+def word_vocab(tokens: Sequence[str], *, min_count: int = 1, max_size: int | None = None,
+               unk: str = "<unk>") -> Vocab:
+    """A word vocabulary with an ``unk`` token for rare words (see :class:`Vocab`)."""
+    return Vocab(tokens, unk=unk, min_count=min_count, max_size=max_size)

@@ -1,0 +1,104 @@
+"""Dates written in many human formats, to be converted to ISO 8601 (chapter 5).
+
+``"Tuesday, September 27, 1994"`` -> ``"1994-09-27"``. The month and day names
+are hard-coded English (``strftime("%B")`` depends on the locale), and no two
+formats share a separator with different day/month orders: ``/`` is always
+month/day/year (US), ``.`` always day.month.year (European), so every source
+string has exactly one correct answer.
+"""
+from __future__ import annotations
+
+import datetime
+import random
+
+__all__ = ["date_pairs", "DATE_FORMATS", "MONTHS", "WEEKDAYS", "format_date"]
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _ordinal(d: int) -> str:
+    suffix = "th" if 11 <= d % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th")
+    return f"{d}{suffix}"
+
+
+#: Format name -> function of a ``datetime.date`` returning the human-written string.
+DATE_FORMATS = {
+    "month_day_year": lambda t: f"{MONTHS[t.month - 1]} {t.day}, {t.year}",
+    "weekday_month_day_year": lambda t: f"{WEEKDAYS[t.weekday()]}, {MONTHS[t.month - 1]} {t.day}, {t.year}",
+    "mon_day_year": lambda t: f"{MONTHS[t.month - 1][:3]} {t.day}, {t.year}",
+    "day_month_year": lambda t: f"{t.day} {MONTHS[t.month - 1]} {t.year}",
+    "day_mon_year": lambda t: f"{t.day} {MONTHS[t.month - 1][:3]} {t.year}",
+    "wkd_day_mon_year": lambda t: f"{WEEKDAYS[t.weekday()][:3]} {t.day} {MONTHS[t.month - 1][:3]} {t.year}",
+    "ordinal": lambda t: f"the {_ordinal(t.day)} of {MONTHS[t.month - 1]}, {t.year}",
+    "lower_month_day_year": lambda t: f"{MONTHS[t.month - 1].lower()} {t.day} {t.year}",
+    "upper_day_mon_year": lambda t: f"{t.day:02d} {MONTHS[t.month - 1][:3].upper()} {t.year}",
+    "us_slash": lambda t: f"{t.month}/{t.day}/{t.year}",
+    "us_slash_padded": lambda t: f"{t.month:02d}/{t.day:02d}/{t.year}",
+    "eu_dots": lambda t: f"{t.day:02d}.{t.month:02d}.{t.year}",
+}
+
+
+def format_date(date: datetime.date, fmt: str) -> str:
+    """Write ``date`` in the human format named ``fmt`` (a key of :data:`DATE_FORMATS`)."""
+    if fmt not in DATE_FORMATS:
+        raise ValueError(f"unknown date format {fmt!r}; the formats are: {', '.join(DATE_FORMATS)}")
+    if not isinstance(date, datetime.date):
+        raise TypeError(f"date must be a datetime.date, got {type(date).__name__}")
+    return DATE_FORMATS[fmt](date)
+
+
+def date_pairs(n: int, *, seed: int = 0, first_year: int = 1950, last_year: int = 2049,
+               formats=None, exclude=()) -> list[tuple[str, str]]:
+    """Generate ``n`` distinct ``(human date, ISO date)`` pairs.
+
+    Parameters
+    ----------
+    n:
+        Number of pairs; all human strings are distinct.
+    seed:
+        Seed of the ``random.Random`` generator.
+    first_year, last_year:
+        The dates are drawn uniformly from 1 January ``first_year`` to
+        31 December ``last_year``.
+    formats:
+        Names of the formats to use (keys of :data:`DATE_FORMATS`); all by default.
+        Each pair draws its format uniformly.
+    exclude:
+        Source strings (or pairs) that must not be generated, e.g. a training set.
+
+    Returns
+    -------
+    list of ``(source, target)`` strings, e.g. ``("27.09.1994", "1994-09-27")``.
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    for name, y in (("first_year", first_year), ("last_year", last_year)):
+        if not isinstance(y, int) or isinstance(y, bool) or not 1000 <= y <= 9999:
+            raise ValueError(f"{name} must be a four-digit year, got {y!r}")
+    if last_year < first_year:
+        raise ValueError(f"last_year ({last_year}) is before first_year ({first_year})")
+    formats = list(DATE_FORMATS) if formats is None else list(formats)
+    if not formats:
+        raise ValueError("formats is empty: give at least one format name")
+    for f in formats:
+        if f not in DATE_FORMATS:
+            raise ValueError(f"unknown date format {f!r}; the formats are: {', '.join(DATE_FORMATS)}")
+    start = datetime.date(first_year, 1, 1).toordinal()
+    days = datetime.date(last_year, 12, 31).toordinal() - start + 1
+    seen = {e[0] if isinstance(e, (tuple, list)) else e for e in exclude}
+    if n > (days * len(formats) - len(seen)) // 2:
+        raise ValueError(f"n={n} is too many distinct dates for {days} days and {len(formats)} formats")
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        date = datetime.date.fromordinal(start + rng.randrange(days))
+        src = DATE_FORMATS[rng.choice(formats)](date)
+        if src in seen:
+            continue
+        seen.add(src)
+        out.append((src, date.isoformat()))
+    return out

@@ -1,0 +1,140 @@
+"""Character-level encoding of (source, target) string pairs for sequence-to-sequence models (chapter 5).
+
+The two generated tasks of chapter 5 (:mod:`rnnbook.data.addition` and
+:mod:`rnnbook.data.dates`) produce lists of ``(source, target)`` strings. This
+module turns them into padded integer arrays:
+
+* ``src`` ``(N, S)``: the source characters, right-padded with ``<pad>``;
+* ``tgt`` ``(N, L + 2)``: ``<s>``, the target characters, ``</s>``, then ``<pad>``.
+
+A decoder reads ``tgt[:, :-1]`` (teacher forcing) and is trained to predict
+``tgt[:, 1:]``; positions whose target is ``<pad>`` are ignored by the loss
+(``SoftmaxCrossEntropy(ignore_index=PAD_ID)``).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .vocab import Vocab
+
+__all__ = ["PAD", "START", "END", "PAD_ID", "START_ID", "END_ID", "pair_vocab", "encode_pairs", "decode_ids",
+           "check_pairs"]
+
+PAD, START, END = "<pad>", "<s>", "</s>"
+#: The special tokens always have these ids in a :func:`pair_vocab`.
+PAD_ID, START_ID, END_ID = 0, 1, 2
+
+
+def check_pairs(pairs) -> list[tuple[str, str]]:
+    """Validate a list of ``(source, target)`` string pairs and return it as a list."""
+    if isinstance(pairs, (str, bytes)) or not hasattr(pairs, "__iter__"):
+        raise TypeError(f"pairs must be a list of (source, target) string pairs, got {type(pairs).__name__}")
+    pairs = list(pairs)
+    if not pairs:
+        raise ValueError("pairs is empty: there is nothing to encode")
+    for k, p in enumerate(pairs):
+        if not (isinstance(p, (tuple, list)) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], str)):
+            raise TypeError(f"pairs[{k}] must be a (source, target) pair of strings, got {p!r}")
+        if not p[0] or not p[1]:
+            raise ValueError(f"pairs[{k}] = {p!r} has an empty source or target")
+    return pairs
+
+
+def pair_vocab(*pair_lists: Iterable[tuple[str, str]]) -> Vocab:
+    """A character vocabulary covering every source and target character of the given pair lists.
+
+    The ids 0, 1, 2 are ``<pad>``, ``<s>``, ``</s>``; the characters follow in
+    sorted order, so the vocabulary does not depend on the order of the pairs.
+    """
+    if not pair_lists:
+        raise ValueError("pair_vocab needs at least one list of pairs")
+    chars = set()
+    for pairs in pair_lists:
+        for src, tgt in check_pairs(pairs):
+            chars.update(src)
+            chars.update(tgt)
+    return Vocab(sorted(chars), specials=[PAD, START, END])
+
+
+def _check_vocab(vocab) -> None:
+    if not isinstance(vocab, Vocab):
+        raise TypeError(f"vocab must be an rnnbook.data.Vocab (see pair_vocab), got {type(vocab).__name__}")
+    if vocab.itos[:3] != [PAD, START, END]:
+        raise ValueError(f"vocab must start with the specials {[PAD, START, END]} (build it with pair_vocab), "
+                         f"got {vocab.itos[:3]}")
+
+
+def encode_pairs(pairs: Sequence[tuple[str, str]], vocab: Vocab, *, src_len: int | None = None,
+                 tgt_len: int | None = None, reverse_source: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Encode string pairs as padded id arrays.
+
+    Parameters
+    ----------
+    pairs:
+        ``(source, target)`` strings.
+    vocab:
+        A vocabulary from :func:`pair_vocab`.
+    src_len, tgt_len:
+        Padded lengths of the source and of the target *characters* (the target
+        array has two more columns, for ``<s>`` and ``</s>``). ``None``: the
+        longest in ``pairs``. A longer string raises ``ValueError``.
+    reverse_source:
+        If true, reverse each padded source row along time, so the encoder
+        reads the padding first and the first source character last
+        (Sutskever et al., 2014).
+
+    Returns
+    -------
+    src: int64 array ``(N, src_len)``.
+    tgt: int64 array ``(N, tgt_len + 2)``.
+    """
+    pairs = check_pairs(pairs)
+    _check_vocab(vocab)
+    longest_s = max(len(s) for s, _ in pairs)
+    longest_t = max(len(t) for _, t in pairs)
+    src_len = longest_s if src_len is None else src_len
+    tgt_len = longest_t if tgt_len is None else tgt_len
+    for name, want, got in (("src_len", src_len, longest_s), ("tgt_len", tgt_len, longest_t)):
+        if not isinstance(want, (int, np.integer)) or isinstance(want, bool) or want <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {want!r}")
+        if got > want:
+            raise ValueError(f"{name}={want} is too short: the longest {name[:3]} string has {got} characters")
+    N = len(pairs)
+    src = np.full((N, src_len), PAD_ID, dtype=np.int64)
+    tgt = np.full((N, tgt_len + 2), PAD_ID, dtype=np.int64)
+    tgt[:, 0] = START_ID
+    for k, (s, t) in enumerate(pairs):
+        src[k, :len(s)] = vocab.encode(s)
+        tgt[k, 1:len(t) + 1] = vocab.encode(t)
+        tgt[k, len(t) + 1] = END_ID
+    if reverse_source:
+        src = np.ascontiguousarray(src[:, ::-1])
+    return src, tgt
+
+
+def decode_ids(ids, vocab: Vocab) -> list[str]:
+    """Turn rows of ids back into strings: stop at ``</s>``, drop ``<pad>`` and ``<s>``.
+
+    ``ids`` is ``(N, L)`` (or ``(L,)`` for one sequence, which returns a list of one string).
+    """
+    _check_vocab(vocab)
+    ids = np.asarray(ids)
+    if ids.dtype.kind not in "iu" or ids.ndim not in (1, 2):
+        raise ValueError(f"ids must be an integer array of shape (N, L) or (L,), got {ids.dtype} {ids.shape}")
+    rows = ids[None] if ids.ndim == 1 else ids
+    out = []
+    for row in rows:
+        chars = []
+        for i in row:
+            i = int(i)
+            if i == END_ID:
+                break
+            if i in (PAD_ID, START_ID):
+                continue
+            if not 0 <= i < len(vocab):
+                raise ValueError(f"id {i} is outside the vocabulary [0, {len(vocab)})")
+            chars.append(vocab.itos[i])
+        out.append("".join(chars))
+    return out

@@ -1,0 +1,167 @@
+"""Tests of rnnbook.lstm: gradient checks, PyTorch cross-check, bad inputs."""
+import numpy as np
+import pytest
+import torch
+
+from rnnbook.gradcheck import check_layer, numerical_gradient, rel_error
+from rnnbook.lstm import TimeLSTM, lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
+
+
+def _weights(rng, D, H, scale=0.5):
+    return (rng.standard_normal((D, 4 * H)) * scale, rng.standard_normal((H, 4 * H)) * scale,
+            rng.standard_normal(4 * H) * 0.2)
+
+
+@pytest.mark.parametrize("fixed", [None, {"f": 1.0}, {"i": 1.0}, {"o": 1.0}])
+def test_step_backward_matches_numerical(fixed):
+    rng = np.random.default_rng(0)
+    N, D, H = 3, 4, 5
+    x, h, c = rng.standard_normal((N, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    Wx, Wh, b = _weights(rng, D, H)
+    Rh, Rc = rng.standard_normal((N, H)), rng.standard_normal((N, H))
+
+    def loss():
+        hn, cn = lstm_step_forward(x, h, c, Wx, Wh, b, fixed_gates=fixed)
+        return float(np.sum(hn * Rh) + np.sum(cn * Rc))
+
+    grads = lstm_step_backward(Rh, Rc, x, h, c, Wx, Wh, b, fixed_gates=fixed)
+    for g, p in zip(grads, (x, h, c, Wx, Wh, b)):
+        assert rel_error(g, numerical_gradient(loss, p)) < 1e-6
+
+
+def test_sequence_backward_matches_numerical():
+    rng = np.random.default_rng(1)
+    N, T, D, H = 2, 4, 3, 4
+    xs, h0, c0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    Wx, Wh, b = _weights(rng, D, H)
+    R, Rh, Rc = rng.standard_normal((N, T, H)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+
+    def loss():
+        hs, cs = lstm_forward(xs, h0, c0, Wx, Wh, b)
+        return float(np.sum(hs * R) + np.sum(hs[:, -1] * Rh) + np.sum(cs[:, -1] * Rc))
+
+    grads = lstm_backward(R, xs, h0, c0, Wx, Wh, b, dh_last=Rh, dc_last=Rc)
+    for g, p in zip(grads, (xs, h0, c0, Wx, Wh, b)):
+        assert rel_error(g, numerical_gradient(loss, p)) < 1e-6
+
+
+def test_forward_equals_loop_of_steps():
+    rng = np.random.default_rng(2)
+    N, T, D, H = 3, 6, 2, 3
+    xs, h, c = rng.standard_normal((N, T, D)), np.zeros((N, H)), np.zeros((N, H))
+    Wx, Wh, b = _weights(rng, D, H)
+    hs, cs = lstm_forward(xs, h, c, Wx, Wh, b)
+    for t in range(T):
+        h, c = lstm_step_forward(xs[:, t], h, c, Wx, Wh, b)
+        np.testing.assert_allclose(hs[:, t], h, atol=1e-12)
+        np.testing.assert_allclose(cs[:, t], c, atol=1e-12)
+
+
+@pytest.mark.parametrize("fixed", [None, {"f": 1.0}, {"i": 1.0, "o": 1.0}])
+def test_layer_gradcheck(fixed):
+    rng = np.random.default_rng(3)
+    layer = TimeLSTM(3, 4, rng=0, dtype=np.float64, fixed_gates=fixed)
+    errors = check_layer(layer, [rng.standard_normal((2, 5, 3))])
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_layer_float32_and_forget_bias():
+    layer = TimeLSTM(3, 4, rng=0)
+    assert all(p.dtype == np.float32 for p in layer.params)
+    np.testing.assert_array_equal(layer.params[2][:4], 1.0)
+    np.testing.assert_array_equal(layer.params[2][4:], 0.0)
+    hs = layer.forward(np.ones((2, 3, 3), dtype=np.float32))
+    assert hs.dtype == np.float32
+    assert layer.backward(np.ones_like(hs)).dtype == np.float32
+    assert all(g.dtype == np.float32 for g in layer.grads)
+
+
+def test_fixed_forget_gate_accumulates():
+    """With f = 1, i = 1 and a zero candidate the cell state never changes."""
+    layer = TimeLSTM(2, 3, rng=0, dtype=np.float64, fixed_gates={"f": 1.0})
+    xs = np.random.default_rng(0).standard_normal((1, 6, 2))
+    layer.forward(xs)
+    cs = layer.cs[0]
+    f_c = cs[1:] - cs[:-1]                   # = i * g, bounded by 1 in magnitude
+    assert np.all(np.abs(f_c) <= 1)
+    layer.backward(np.ones((1, 6, 3)))
+    np.testing.assert_array_equal(layer.grads[0][:, :3], 0)   # no gradient to a fixed gate
+    np.testing.assert_array_equal(layer.grads[2][:3], 0)
+
+
+def test_stateful_carries_h_and_c():
+    rng = np.random.default_rng(4)
+    xs = rng.standard_normal((2, 6, 3))
+    full = TimeLSTM(3, 4, rng=0, dtype=np.float64)
+    hs = full.forward(xs)
+    part = TimeLSTM(3, 4, rng=0, dtype=np.float64, stateful=True)
+    a = part.forward(xs[:, :3])
+    b = part.forward(xs[:, 3:])
+    np.testing.assert_allclose(np.concatenate([a, b], axis=1), hs, atol=1e-12)
+    part.reset_state()
+    np.testing.assert_allclose(part.forward(xs[:, :3]), a, atol=1e-12)
+
+
+def _to_torch(Wx, Wh, b):
+    """Our (f, i, g, o) fused weights -> PyTorch's (i, f, g, o) weight_ih, weight_hh, bias."""
+    H = Wh.shape[0]
+    order = np.concatenate([np.arange(H, 2 * H), np.arange(0, H), np.arange(2 * H, 4 * H)])
+    return Wx[:, order].T, Wh[:, order].T, b[order], order
+
+
+def test_matches_torch_lstm_forward_and_gradients():
+    rng = np.random.default_rng(5)
+    N, T, D, H = 3, 7, 4, 5
+    layer = TimeLSTM(D, H, rng=1, dtype=np.float64)
+    layer.params[2][...] = rng.standard_normal(4 * H) * 0.3
+    xs = rng.standard_normal((N, T, D))
+    h0, c0 = rng.standard_normal((N, H)) * 0.5, rng.standard_normal((N, H)) * 0.5
+    dhs = rng.standard_normal((N, T, H))
+    hs = layer.forward(xs, h0, c0)
+    dxs = layer.backward(dhs)
+
+    Wx, Wh, b = layer.params
+    wih, whh, bias, order = _to_torch(Wx, Wh, b)
+    net = torch.nn.LSTM(D, H, batch_first=True).double()
+    with torch.no_grad():
+        net.weight_ih_l0.copy_(torch.from_numpy(wih))
+        net.weight_hh_l0.copy_(torch.from_numpy(whh))
+        net.bias_ih_l0.copy_(torch.from_numpy(bias))
+        net.bias_hh_l0.zero_()
+    tx = torch.from_numpy(xs).requires_grad_()
+    th0 = torch.from_numpy(h0)[None].requires_grad_()
+    tc0 = torch.from_numpy(c0)[None].requires_grad_()
+    out, _ = net(tx, (th0, tc0))
+    (out * torch.from_numpy(dhs)).sum().backward()
+
+    np.testing.assert_allclose(hs, out.detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(dxs, tx.grad.numpy(), atol=1e-6)
+    np.testing.assert_allclose(layer.dh0, th0.grad[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(layer.dc0, tc0.grad[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(layer.grads[0][:, order].T, net.weight_ih_l0.grad.numpy(), atol=1e-6)
+    np.testing.assert_allclose(layer.grads[1][:, order].T, net.weight_hh_l0.grad.numpy(), atol=1e-6)
+    np.testing.assert_allclose(layer.grads[2][order], net.bias_ih_l0.grad.numpy(), atol=1e-6)
+    np.testing.assert_allclose(layer.grads[2][order], net.bias_hh_l0.grad.numpy(), atol=1e-6)
+
+
+def test_bad_inputs():
+    rng = np.random.default_rng(6)
+    Wx, Wh, b = _weights(rng, 3, 2)
+    x, h, c = np.zeros((4, 3)), np.zeros((4, 2)), np.zeros((4, 2))
+    with pytest.raises(ValueError, match=r"Wx must have shape \(D, 4H\)"):
+        lstm_step_forward(x, h, c, Wx[:, :7], Wh, b)
+    with pytest.raises(ValueError, match=r"c_prev must have shape .*axis 1 \(hidden size H from Wx\) is 3"):
+        lstm_step_forward(x, h, np.zeros((4, 3)), Wx, Wh, b)
+    with pytest.raises(ValueError, match=r"Wx must have shape .*input size D from x"):
+        lstm_step_forward(np.zeros((4, 5)), h, c, Wx, Wh, b)
+    with pytest.raises(ValueError, match="unknown gate 'z'"):
+        lstm_step_forward(x, h, c, Wx, Wh, b, fixed_gates={"z": 1.0})
+    with pytest.raises(ValueError, match="T = 0"):
+        lstm_forward(np.zeros((4, 0, 3)), h, c, Wx, Wh, b)
+    layer = TimeLSTM(3, 2)
+    with pytest.raises(TypeError, match="dtype float64 but the layer's parameters are float32"):
+        layer.forward(np.zeros((1, 2, 3)))
+    with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
+        TimeLSTM(3, 0)
+    with pytest.raises(RuntimeError, match="before forward"):
+        TimeLSTM(3, 2).backward(np.zeros((1, 2, 2), dtype=np.float32))
