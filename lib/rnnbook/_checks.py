@@ -105,3 +105,23 @@ def check_same_dtype(name: str, x: np.ndarray, dtype) -> None:
         raise TypeError(
             f"{name} has dtype {x.dtype} but the layer's parameters are {np.dtype(dtype)}; "
             f"convert it with .astype(np.{np.dtype(dtype).name})")
+
+
+def check_gate_weights(Wx, Wh, b, D: int, source: str, gates: str):
+    """Check the fused weights of a gated cell: ``Wx (D, kH)``, ``Wh (H, kH)``, ``b (kH,)``.
+
+    ``gates`` names the ``k`` blocks side by side along the last axis, one
+    letter each: ``"figo"`` (LSTM) or ``"rzn"`` (GRU). ``D`` is the input size,
+    read from the argument named ``source``. Returns ``(Wx, Wh, b, H)``.
+    """
+    k = len(gates)
+    Wx = check_array("Wx", Wx, shape=((D, f"input size D from {source}"), None), kind="float")
+    if Wx.shape[1] % k != 0 or Wx.shape[1] == 0:
+        raise ValueError(f"Wx must have shape (D, {k}H) with the gates ({', '.join(gates)}) side by side, "
+                         f"got {Wx.shape}: {Wx.shape[1]} is not a positive multiple of {k}")
+    kH = Wx.shape[1]
+    H = kH // k
+    Wh = check_array("Wh", Wh, shape=((H, f"hidden size H = Wx.shape[1] // {k}"), (kH, f"{k}H from Wx")),
+                     kind="float")
+    b = check_array("b", b, shape=((kH, f"{k}H from Wx"),), kind="float")
+    return Wx, Wh, b, H

@@ -25,22 +25,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_same_dtype
+from ._checks import check_gate_weights, check_array, check_same_dtype
 from .layers import _check_size, init_rng
 
 __all__ = ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward", "TimeGRU"]
 
 
 def _check_weights(Wx, Wh, b, D: int, source: str):
-    Wx = check_array("Wx", Wx, shape=((D, f"input size D from {source}"), None), kind="float")
-    if Wx.shape[1] % 3 != 0 or Wx.shape[1] == 0:
-        raise ValueError(f"Wx must have shape (D, 3H) with the gates (r, z, n) side by side, got {Wx.shape}: "
-                         f"{Wx.shape[1]} is not a positive multiple of 3")
-    H3 = Wx.shape[1]
-    H = H3 // 3
-    Wh = check_array("Wh", Wh, shape=((H, "hidden size H = Wx.shape[1] // 3"), (H3, "3H from Wx")), kind="float")
-    b = check_array("b", b, shape=((H3, "3H from Wx"),), kind="float")
-    return Wx, Wh, b, H
+    return check_gate_weights(Wx, Wh, b, D, source, gates="rzn")
 
 
 def _sigmoid(z):

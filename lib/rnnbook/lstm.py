@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_same_dtype
+from ._checks import check_gate_weights, check_array, check_same_dtype
 from .layers import _check_size, init_rng
 
 __all__ = ["GATES", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "TimeLSTM"]
@@ -37,16 +37,7 @@ GATES = ("f", "i", "g", "o")
 
 
 def _check_weights(Wx, Wh, b, D: int, source: str):
-    """Check Wx (D, 4H), Wh (H, 4H), b (4H,) against the input size D read from ``source``."""
-    Wx = check_array("Wx", Wx, shape=((D, f"input size D from {source}"), None), kind="float")
-    if Wx.shape[1] % 4 != 0 or Wx.shape[1] == 0:
-        raise ValueError(f"Wx must have shape (D, 4H) with the four gates (f, i, g, o) side by side, "
-                         f"got {Wx.shape}: {Wx.shape[1]} is not a positive multiple of 4")
-    H4 = Wx.shape[1]
-    H = H4 // 4
-    Wh = check_array("Wh", Wh, shape=((H, "hidden size H = Wx.shape[1] // 4"), (H4, "4H from Wx")), kind="float")
-    b = check_array("b", b, shape=((H4, "4H from Wx"),), kind="float")
-    return Wx, Wh, b, H
+    return check_gate_weights(Wx, Wh, b, D, source, gates="figo")
 
 
 def _check_fixed(fixed_gates) -> dict:

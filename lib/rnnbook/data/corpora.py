@@ -96,7 +96,7 @@ def stdlib_docstrings_text(*, min_chars: int = 40) -> str:
     """English prose: the docstrings of the standard library's non-test modules.
 
     Every ``.py`` file under :func:`stdlib_dir` (except test suites, ``idlelib``,
-    ``lib2to3`` and ``site-packages``) is parsed with :mod:`ast`, in sorted path
+    ``lib2to3`` and ``site-packages``) is parsed with ``ast``, in sorted path
     order; the docstrings of the module, its classes and its functions that are
     longer than ``min_chars`` characters are kept, whitespace-normalised, one
     per line.
