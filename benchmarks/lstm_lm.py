@@ -35,6 +35,7 @@ CONFIGS = {
     "b": dict(V=10_000, N=20, T=35, D=650, H=650, L=2, dropout=0.5, tie=True),
 }
 LR, CLIP = 0.1, 0.25
+PAUSE = 0.3          # seconds of quiet before each block of timed steps (see time_training)
 
 
 def step_flops(c: dict) -> float:
@@ -135,10 +136,21 @@ def time_training(name: str, steps: int, warmup: int) -> dict:
     for k in range(warmup):
         nb_step(*nb_data[k])
         th_step(*th_data[k])
+    # Interleave in short blocks, not single steps: after a matrix product, each library's worker
+    # threads keep spinning for a while (OpenBLAS for NumPy, OpenMP for PyTorch), and on a machine
+    # with few cores they would steal the other library's cores. A pause before every block lets
+    # them go to sleep; blocks still alternate, so a slow spell of the machine hits both alike.
     nb_times, th_times = [], []
-    for k in range(warmup, warmup + steps):
-        nb_times.append(_timed(lambda: nb_step(*nb_data[k])))
-        th_times.append(_timed(lambda: th_step(*th_data[k])))
+    block = 5
+    for start in range(warmup, warmup + steps, block):
+        ks = range(start, min(start + block, warmup + steps))
+        pairs = [(nb_step, nb_data, nb_times), (th_step, th_data, th_times)]
+        if (start // block) % 2:
+            pairs.reverse()
+        for step, data, times in pairs:
+            time.sleep(PAUSE)
+            for k in ks:
+                times.append(_timed(lambda: step(*data[k])))
     flops = step_flops(c)
     nb_ms, th_ms = 1e3 * statistics.median(nb_times), 1e3 * statistics.median(th_times)
     return {"config": name, "rnnbook_ms": nb_ms, "torch_ms": th_ms, "ratio": nb_ms / th_ms,
@@ -197,9 +209,10 @@ def time_inference(name: str, n_tokens: int) -> dict:
     return res
 
 
-def peak_memory(impl: str, name: str, steps: int = 5) -> float:
+def peak_memory(impl: str, name: str, threads: int, steps: int = 5) -> float:
     """Peak RSS (MiB) of a fresh process that trains config ``name`` for a few steps with ``impl``."""
-    out = subprocess.run([sys.executable, __file__, "--_memory", impl, name, str(steps)], capture_output=True,
+    out = subprocess.run([sys.executable, __file__, "--_memory", impl, name, str(steps),
+                          "--threads", str(threads)], capture_output=True,
                          text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -221,11 +234,17 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both (default: all cores)")
     ap.add_argument("--_memory", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(args.threads)          # NumPy's BLAS gets the same number of threads as PyTorch
+    if args._memory:                         # a child process measuring one implementation's peak memory
+        impl = args._memory[0]
+        if impl == "torch":                  # the rnnbook child never imports torch: it would count its libraries
+            import torch
+            torch.set_num_threads(args.threads)
+        _memory_child(impl, args._memory[1], int(args._memory[2]))
+        return 0
     import torch
     torch.set_num_threads(args.threads)
-    if args._memory:
-        _memory_child(args._memory[0], args._memory[1], int(args._memory[2]))
-        return 0
     steps = 3 if args.quick else args.steps
     peak = gemm_gflops()
     results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -238,10 +257,10 @@ def main(argv=None) -> int:
         results[f"ratio_{name}"] = r["ratio"]
     if not args.quick:
         for impl in ("rnnbook", "torch"):
-            results["memory_mib"][impl] = peak_memory(impl, "b")
+            results["memory_mib"][impl] = peak_memory(impl, "b", args.threads)
         results["memory_ratio_b"] = results["memory_mib"]["rnnbook"] / results["memory_mib"]["torch"]
         for name in CONFIGS:
-            results["inference"].append(time_inference(name, 1000 if name == "a" else 300))
+            results["inference"].append(time_inference(name, 1000))
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

@@ -10,7 +10,7 @@ vocabulary. Generation turns those scores into one chosen word, feeds it back in
   that the long tail of unlikely words can never be drawn.
 
 :func:`sampling_distribution` is the distribution itself, as a plain function of the logits;
-:func:`generate` runs the loop with a model such as :class:`rnnbook.models.LanguageModel`.
+:func:`generate` runs the loop with a model such as :class:`rnnbook.models.lm.LanguageModel`.
 """
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def generate(model, prompt_ids, length: int, *, greedy: bool = False, temperatur
 
     The prompt is read in one call of ``model.predict``; then every new token
     is fed back in alone, the recurrent state carrying the context (a
-    non-stateful :class:`~rnnbook.models.LanguageModel` is made to carry it
+    non-stateful :class:`~rnnbook.models.lm.LanguageModel` is made to carry it
     for the duration of the call). The model's state is reset before and after.
 
     Parameters

@@ -1,0 +1,374 @@
+"""Image captioning: a small CNN encoder and the LSTM decoder of chapter 5 (chapter 6).
+
+The model (after Vinyals et al., 2015, "Show and Tell")::
+
+    images (N, C, H, W) --CNNEncoder--> features (N, F) --InitState--> h (N, H)
+    h = tanh(features @ W + b) is the decoder's initial hidden state;
+    the decoder (rnnbook.models.seq2seq.Decoder) then writes the caption word by word.
+
+With ``conditioning="peeky"`` the decoder is chapter 5's
+:class:`~rnnbook.models.seq2seq.PeekyDecoder`: ``h`` also initialises the LSTM
+and is, in addition, concatenated to the input of every step and to the input of
+the output layer, so the image is in view at every word.
+
+Captions are id arrays ``(N, L)`` starting with ``<start>``
+(:func:`rnnbook.data.captions.encode_captions`); the decoder reads ``ids[:, :-1]``
+and is trained to predict ``ids[:, 1:]`` with the masked loss
+(:func:`masked_cross_entropy`: positions whose target is ``<pad>`` count for
+nothing). Decoding uses the generic :mod:`rnnbook.decode` through ``start_state``
+and ``step``, exactly as in chapter 5.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_array, check_ids, check_same_dtype
+from ..conv import Conv2D, Flatten, MaxPool2D, ReLU
+from ..data.captions import END_ID, START_ID
+from ..decode import beam_search, greedy_decode
+from ..layers import SoftmaxCrossEntropy, _check_size, init_rng
+from ..optim import Adam, clip_grad_norm
+from .seq2seq import Decoder, PeekyDecoder
+
+__all__ = ["init_state_forward", "init_state_backward", "masked_cross_entropy", "CNNEncoder", "InitState",
+           "Captioner", "fit_captioner", "caption_images"]
+
+
+# ----------------------------------------------------------------------------------------------- plain functions
+def init_state_forward(features, W, b):
+    """The decoder's initial hidden state from image features: ``h0 = tanh(features @ W + b)``.
+
+    Parameters
+    ----------
+    features : array ``(N, F)``
+    W : array ``(F, H)``
+    b : array ``(H,)``
+
+    Returns
+    -------
+    h0 : array ``(N, H)``, each entry in ``(-1, 1)`` like every LSTM hidden state.
+    """
+    features = check_array("features", features, ndim=2, kind="float")
+    W = check_array("W", W, shape=((features.shape[1], "F, the feature size of features"), None), kind="float")
+    b = check_array("b", b, shape=((W.shape[1], "H = W.shape[1]"),), kind="float")
+    return np.tanh(features @ W + b)
+
+
+def init_state_backward(dh0, features, W, b):
+    """Backward pass of :func:`init_state_forward`.
+
+    Parameters
+    ----------
+    dh0 : array ``(N, H)``
+        Gradient of the loss with respect to ``h0`` (the decoder's ``dh0``).
+    features, W, b :
+        The forward pass's arguments.
+
+    Returns
+    -------
+    dfeatures, dW, db : arrays shaped like ``features``, ``W`` and ``b``.
+    """
+    h0 = init_state_forward(features, W, b)
+    dh0 = check_array("dh0", dh0, shape=((h0.shape[0], "N from features"), (h0.shape[1], "H from W")),
+                      kind="float")
+    da = dh0 * (1 - h0 ** 2)
+    return da @ W.T, features.T @ da, da.sum(axis=0)
+
+
+def masked_cross_entropy(logits, targets, pad_id: int = 0):
+    """Mean cross-entropy over the positions whose target is not ``pad_id``, and its gradient.
+
+    Parameters
+    ----------
+    logits : array ``(N, T, V)``
+    targets : int array ``(N, T)``
+    pad_id : int
+        The padding id; those positions contribute neither to the loss nor to the count.
+
+    Returns
+    -------
+    loss : float
+        ``sum over unmasked (n, t) of -log softmax(logits[n, t])[targets[n, t]]``, divided by the number of
+        unmasked positions.
+    dlogits : array ``(N, T, V)``
+        ``(softmax(logits) - onehot(targets)) / count`` at unmasked positions, 0 at padded ones.
+    """
+    layer = SoftmaxCrossEntropy(ignore_index=pad_id)
+    loss = layer.forward(logits, targets)
+    return loss, layer.backward()
+
+
+# -------------------------------------------------------------------------------------------------------- layers
+def _collect(*layers):
+    params, grads = [], []
+    for layer in layers:
+        params += layer.params
+        grads += layer.grads
+    return params, grads
+
+
+class CNNEncoder:
+    """A small convolutional network: ``len(channels)`` blocks of conv 3x3 (same size) -> ReLU -> max-pool 2x2,
+    then flatten.
+
+    Parameters
+    ----------
+    image_shape : tuple ``(C, H, W)``
+        Shape of one image; ``H`` and ``W`` must be divisible by ``2 ** len(channels)``.
+    channels : tuple of int
+        Number of filters of each block.
+    rng, dtype :
+        Initialisation and parameter dtype.
+
+    Attributes
+    ----------
+    feature_size : int
+        ``channels[-1] * (H / 2**B) * (W / 2**B)``, the length of the feature vector of one image.
+    layers : list of the layers, in order.
+    """
+
+    def __init__(self, image_shape, channels=(8, 16), *, rng=None, dtype=np.float32):
+        if not (isinstance(image_shape, tuple) and len(image_shape) == 3):
+            raise ValueError(f"image_shape must be a tuple (C, H, W), got {image_shape!r}")
+        C, H, W = (_check_size(f"image_shape[{k}]", s) for k, s in enumerate(image_shape))
+        channels = tuple(_check_size("channels entry", c) for c in channels)
+        if not channels:
+            raise ValueError("channels must name at least one convolutional block")
+        scale = 2 ** len(channels)
+        if H % scale or W % scale:
+            raise ValueError(f"image height and width must be divisible by 2**len(channels) = {scale}, "
+                             f"got {H} x {W}")
+        rng = init_rng(rng)
+        self.image_shape = (C, H, W)
+        self.layers = []
+        c_in = C
+        for c in channels:
+            # the first layer's input is the images, which need no gradient
+            first = not self.layers
+            self.layers += [Conv2D(c_in, c, 3, pad=1, input_grad=not first, rng=rng, dtype=dtype), ReLU(),
+                            MaxPool2D(2)]
+            c_in = c
+        self.layers.append(Flatten())
+        self.feature_size = c_in * (H // scale) * (W // scale)
+        self.params, self.grads = _collect(*self.layers)
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, images: np.ndarray) -> np.ndarray:
+        """``(N, C, H, W) -> (N, feature_size)``."""
+        images = check_array("images", images, shape=(None,) + tuple(
+            (s, n) for s, n in zip(self.image_shape, ("channels C", "height H", "width W"))), kind="float")
+        check_same_dtype("images", images, self.dtype)
+        x = images
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dfeatures: np.ndarray) -> None:
+        """Backpropagate ``(N, feature_size)`` through the layers and fill ``grads``. (Nothing is returned:
+        the gradient with respect to the images is not needed, and the first layer skips it.)"""
+        d = dfeatures
+        for layer in reversed(self.layers):
+            d = layer.backward(d)
+
+
+class InitState:
+    """The bridge from image features to the decoder: ``h0 = tanh(features @ W + b)``
+    (:func:`init_state_forward`), with ``params = [W (F, H), b (H,)]``."""
+
+    def __init__(self, feature_size: int, hidden_size: int, *, rng=None, dtype=np.float32):
+        F = _check_size("feature_size", feature_size)
+        H = _check_size("hidden_size", hidden_size)
+        rng = init_rng(rng)
+        W = (rng.standard_normal((F, H)) / np.sqrt(F)).astype(dtype)
+        self.params = [W, np.zeros(H, dtype=dtype)]
+        self.grads = [np.zeros_like(W), np.zeros(H, dtype=dtype)]
+        self._cache = None
+
+    def forward(self, features: np.ndarray) -> np.ndarray:
+        W, b = self.params
+        features = check_array("features", features, shape=(None, (W.shape[0], "feature size F")), kind="float")
+        check_same_dtype("features", features, W.dtype)
+        h0 = np.tanh(features @ W + b)
+        self._cache = (features, h0)
+        return h0
+
+    def backward(self, dh0: np.ndarray) -> np.ndarray:
+        if self._cache is None:
+            raise RuntimeError("InitState.backward called before forward")
+        features, h0 = self._cache
+        da = dh0 * (1 - h0 ** 2)
+        np.matmul(features.T, da, out=self.grads[0])
+        da.sum(axis=0, out=self.grads[1])
+        return da @ self.params[0].T
+
+
+# -------------------------------------------------------------------------------------------------------- model
+class Captioner:
+    """CNN encoder + ``tanh`` bridge + LSTM decoder, trained on teacher-forced captions with a masked loss.
+
+    Parameters
+    ----------
+    vocab_size : int
+        ``V``, including ``<pad>``, ``<start>``, ``<end>``.
+    image_shape : tuple ``(C, H, W)``
+    conditioning : ``"init"`` or ``"peeky"``
+        ``"init"``: the image state ``h`` only initialises the LSTM (Show and Tell);
+        ``"peeky"``: it also feeds every step and the output layer (chapter 5's peeky decoder).
+    channels : tuple of int
+        Filters of the encoder's conv blocks (:class:`CNNEncoder`).
+    embed_size, hidden_size : int
+        ``D`` and ``H`` of the decoder.
+    pad_id : int
+        Target id ignored by the loss.
+    encoder : CNNEncoder or None
+        Use this (e.g. pretrained) encoder instead of a new one.
+    train_encoder : bool
+        If false, the encoder is frozen: its parameters are not in ``params`` and
+        ``backward`` stops at the features (which is also cheaper).
+    rng, dtype :
+        Initialisation and parameter dtype (float64 for gradient checks).
+
+    Attributes
+    ----------
+    params, grads : lists, in the order encoder (if trained), bridge, decoder.
+    """
+
+    def __init__(self, vocab_size: int, image_shape, *, conditioning: str = "init", channels=(8, 16),
+                 embed_size: int = 16, hidden_size: int = 64, pad_id: int = 0, encoder: CNNEncoder | None = None,
+                 train_encoder: bool = True, rng=None, dtype=np.float32):
+        V = _check_size("vocab_size", vocab_size)
+        if conditioning not in ("init", "peeky"):
+            raise ValueError(f"conditioning must be 'init' or 'peeky', got {conditioning!r}")
+        if not isinstance(pad_id, (int, np.integer)) or isinstance(pad_id, bool) or not -1 <= pad_id < V:
+            raise ValueError(f"pad_id must be an integer id in [-1, {V}), got {pad_id!r}")
+        rng = init_rng(rng)
+        if encoder is None:
+            encoder = CNNEncoder(image_shape, channels, rng=rng, dtype=dtype)
+        elif not isinstance(encoder, CNNEncoder):
+            raise TypeError(f"encoder must be a CNNEncoder, got {type(encoder).__name__}")
+        elif tuple(image_shape) != encoder.image_shape:
+            raise ValueError(f"image_shape {tuple(image_shape)} differs from the encoder's {encoder.image_shape}")
+        self.vocab_size, self.pad_id, self.conditioning = V, int(pad_id), conditioning
+        self.encoder = encoder
+        self.train_encoder = bool(train_encoder)
+        self.bridge = InitState(encoder.feature_size, hidden_size, rng=rng, dtype=dtype)
+        dec_cls = PeekyDecoder if conditioning == "peeky" else Decoder
+        self.decoder = dec_cls(V, embed_size, hidden_size, rng=rng, dtype=dtype)
+        self.loss_layer = SoftmaxCrossEntropy(ignore_index=self.pad_id)
+        trained = ([self.encoder] if self.train_encoder else []) + [self.bridge, self.decoder]
+        self.params, self.grads = _collect(*trained)
+
+    def _check(self, images, captions):
+        images = check_array("images", images, ndim=4, kind="float")
+        captions = check_ids("captions", captions, self.vocab_size, ndim=2)
+        if captions.shape[0] != images.shape[0]:
+            raise ValueError(f"images and captions must have the same batch size, got {images.shape[0]} and "
+                             f"{captions.shape[0]}")
+        if captions.shape[1] < 2:
+            raise ValueError(f"captions must have at least 2 columns (<start> and one target), got shape "
+                             f"{captions.shape}")
+        return images, captions
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """The image state ``h`` ``(N, H)`` that conditions the decoder."""
+        return self.bridge.forward(self.encoder.forward(images))
+
+    def forward(self, images: np.ndarray, captions: np.ndarray) -> float:
+        """Mean masked cross-entropy of predicting ``captions[:, 1:]`` from the images and ``captions[:, :-1]``."""
+        images, captions = self._check(images, captions)
+        logits = self.decoder.forward(captions[:, :-1], self.encode(images))
+        return self.loss_layer.forward(logits, captions[:, 1:])
+
+    def backward(self) -> None:
+        """Fill ``grads`` (after :meth:`forward`)."""
+        dh = self.decoder.backward(self.loss_layer.backward())
+        dfeatures = self.bridge.backward(dh)
+        if self.train_encoder:
+            self.encoder.backward(dfeatures)
+
+    def start_state(self, images: np.ndarray) -> tuple:
+        """The decoder's initial state for a batch of images (the interface of :mod:`rnnbook.decode`)."""
+        images = check_array("images", images, ndim=4, kind="float")
+        return self.decoder.start_state(self.encode(images))
+
+    def step(self, tokens, state):
+        """One decoding step: ``(tokens (B,), state) -> (log_probs (B, V), new state)``."""
+        return self.decoder.step(tokens, state)
+
+    def generate(self, images, start_id: int, max_len: int, end_id: int | None = None) -> np.ndarray:
+        """Greedy captions: ids ``(N, max_len)``."""
+        return greedy_decode(self.step, self.start_state(images), start_id, max_len, end_id)
+
+    def beam_search(self, images, start_id: int, max_len: int, beam_width: int, end_id: int | None = None):
+        """Beam-search captions: ``(ids (N, max_len), scores (N,))``."""
+        return beam_search(self.step, self.start_state(images), start_id, max_len, beam_width, end_id)
+
+
+# ------------------------------------------------------------------------------------------------------ training
+def fit_captioner(model: Captioner, images: np.ndarray, captions: np.ndarray, *, epochs: int, batch_size: int = 64,
+                  lr: float = 3e-3, max_norm: float = 5.0, seed: int = 0, evaluate=None, log=None) -> dict:
+    """Train ``model`` with Adam on shuffled minibatches.
+
+    Parameters
+    ----------
+    model : Captioner
+        (or anything with ``params``, ``grads``, ``forward(images, captions)``, ``backward()``).
+    images : float array ``(N, C, H, W)``, converted to the model's dtype batch by batch.
+    captions : int array ``(N, L)`` from :func:`~rnnbook.data.captions.encode_captions`.
+    epochs, batch_size, lr, max_norm :
+        Passes over the data, minibatch size, Adam learning rate, gradient-clipping norm.
+    seed : int
+        Seed of the shuffling.
+    evaluate : optional ``evaluate(model) -> float``, called after every epoch.
+    log : optional ``log(str)``, called with a one-line summary per epoch.
+
+    Returns
+    -------
+    ``{"loss": [mean training loss per epoch], "score": [evaluate(model) per epoch]}``
+    """
+    images = check_array("images", images, ndim=4, kind="float")
+    captions = check_array("captions", captions, ndim=2, kind="int")
+    if images.shape[0] != captions.shape[0]:
+        raise ValueError(f"images and captions must have the same number of rows, got {images.shape[0]} and "
+                         f"{captions.shape[0]}")
+    epochs = _check_size("epochs", epochs)
+    batch_size = _check_size("batch_size", batch_size)
+    dtype = model.params[0].dtype
+    rng = np.random.default_rng(seed)
+    opt = Adam(lr)
+    history = {"loss": [], "score": []}
+    N = images.shape[0]
+    for epoch in range(epochs):
+        order = rng.permutation(N)
+        total, count = 0.0, 0
+        for i in range(0, N, batch_size):
+            idx = order[i:i + batch_size]
+            loss = model.forward(images[idx].astype(dtype, copy=False), captions[idx])
+            model.backward()
+            clip_grad_norm(model.grads, max_norm)
+            opt.update(model.params, model.grads)
+            total += loss * len(idx)
+            count += len(idx)
+        history["loss"].append(total / count)
+        if evaluate is not None:
+            history["score"].append(float(evaluate(model)))
+        if log is not None:
+            extra = f", score {history['score'][-1]:.3f}" if evaluate is not None else ""
+            log(f"epoch {epoch + 1}: loss {history['loss'][-1]:.3f}{extra}")
+    return history
+
+
+def caption_images(model: Captioner, images: np.ndarray, max_len: int, *, beam_width: int = 1,
+                   start_id: int = START_ID, end_id: int = END_ID, batch_size: int = 500) -> np.ndarray:
+    """Caption many images in batches: greedy for ``beam_width=1``, else beam search. Returns ids ``(N, max_len)``."""
+    images = check_array("images", images, ndim=4, kind="float")
+    beam_width = _check_size("beam_width", beam_width)
+    dtype = model.params[-1].dtype
+    out = []
+    for i in range(0, images.shape[0], batch_size):
+        x = images[i:i + batch_size].astype(dtype, copy=False)
+        if beam_width == 1:
+            out.append(model.generate(x, start_id, max_len, end_id))
+        else:
+            out.append(model.beam_search(x, start_id, max_len, beam_width, end_id)[0])
+    return np.concatenate(out, axis=0)

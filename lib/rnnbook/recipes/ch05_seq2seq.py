@@ -1,0 +1,281 @@
+"""Chapter 5's addition experiment: plain, reversed, peeky and reversed + peeky encoder-decoders.
+
+Run it::
+
+    python -m rnnbook.recipes.ch05_seq2seq --config ci   --out ci.json      # what the chapter trains (~1 min)
+    python -m rnnbook.recipes.ch05_seq2seq --config long --out chapters/logs/05_seq2seq_long.json   # ~3 min, 1 core
+
+Every configuration trains the four :data:`VARIANTS` on the same generated addition questions
+(:func:`rnnbook.data.addition.addition_pairs`, encoded by :func:`rnnbook.data.pairs.encode_pairs`),
+with the same budget, from every seed of the configuration (the seed sets both the initialisation
+and the order of the minibatches). After every epoch it measures greedy exact match on the held-out
+questions. Finally it decodes the held-out questions with the model of variant ``beam_variant`` and
+seed ``beam_seed`` both greedily and with a beam of width ``beam_width``, and counts the answers that
+changed. The JSON log is rewritten after every run (``"complete": false`` until the end).
+
+The ``ci`` configuration is exactly what ``chapters/05_seq2seq.ipynb`` trains when the book is built
+(the chapter imports the functions of this module); the ``long`` one is too slow for that and is run
+by hand; the chapter reads and quotes its committed log.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import json
+import pathlib
+import platform
+import sys
+import time
+
+import numpy as np
+
+from ..data.addition import addition_pairs
+from ..data.pairs import END_ID, START_ID, decode_ids, encode_pairs, pair_vocab
+from ..models.seq2seq import PeekySeq2Seq, Seq2Seq, exact_match, fit_seq2seq
+
+__all__ = ["CONFIGS", "VARIANTS", "load_data", "addition_data", "accuracy", "build_model", "train_variant",
+           "beam_vs_greedy", "format_table", "run", "main"]
+
+#: The configurations. ``ci`` is what the chapter trains; ``long`` is the hand-run recipe whose log
+#: the chapter quotes. Both use Adam and gradient-norm clipping (:func:`rnnbook.models.seq2seq.fit_seq2seq`).
+CONFIGS: dict[str, dict] = {
+    "ci": dict(
+        n_train=8000, n_test=1000,     # distinct questions; no test question is in the training set
+        max_digits=3,                  # operands have 1 to 3 digits
+        train_seed=1, test_seed=2,     # seeds of the two addition_pairs draws
+        embed_size=16, hidden_size=64,
+        epochs=6, batch_size=64, lr=1e-2, max_norm=5.0,
+        seeds=[0, 1, 2],               # model seeds: initialisation and minibatch order
+        beam_variant="reversed + peeky", beam_seed=0, beam_width=5,
+    ),
+    "long": dict(
+        n_train=20000, n_test=1000,
+        max_digits=3,
+        train_seed=1, test_seed=2,
+        embed_size=16, hidden_size=64,
+        epochs=12, batch_size=64, lr=1e-2, max_norm=5.0,
+        seeds=[0, 1, 2],
+        beam_variant="reversed + peeky", beam_seed=0, beam_width=5,
+    ),
+}
+
+#: The four variants: name -> (model class, whether the source is reversed).
+VARIANTS: dict[str, tuple[type, bool]] = {
+    "baseline": (Seq2Seq, False),
+    "reversed": (Seq2Seq, True),
+    "peeky": (PeekySeq2Seq, False),
+    "reversed + peeky": (PeekySeq2Seq, True),
+}
+
+
+def _check_config(config) -> dict:
+    if isinstance(config, str):
+        if config not in CONFIGS:
+            raise ValueError(f"unknown configuration {config!r}; known: {sorted(CONFIGS)}")
+        return copy.deepcopy(CONFIGS[config])
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict or one of {sorted(CONFIGS)}, got {type(config).__name__}")
+    missing = sorted(set(CONFIGS["ci"]) - set(config))
+    if missing:
+        raise ValueError(f"config lacks the key(s) {missing}")
+    return config
+
+
+def _check_variant(name: str) -> None:
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; the variants are {list(VARIANTS)}")
+
+
+def load_data(config) -> dict:
+    """Generate the training and held-out questions of ``config`` and their character vocabulary.
+
+    Returns
+    -------
+    dict with ``train`` and ``test`` (lists of ``(question, answer)`` strings, the test questions
+    drawn with ``exclude=`` the training ones), ``answers`` (the test answers), ``vocab`` (from
+    :func:`rnnbook.data.pairs.pair_vocab`), ``src_len`` and ``tgt_len`` (the padded lengths: the
+    longest possible question and answer) and ``max_len`` (decoding length: answer + ``</s>``).
+    """
+    config = _check_config(config)
+    d = config["max_digits"]
+    train = addition_pairs(config["n_train"], max_digits=d, seed=config["train_seed"])
+    test = addition_pairs(config["n_test"], max_digits=d, seed=config["test_seed"], exclude=train)
+    return {"train": train, "test": test, "answers": [a for _, a in test], "vocab": pair_vocab(train, test),
+            "src_len": 2 * d + 1, "tgt_len": d + 1, "max_len": d + 2}
+
+
+def addition_data(data: dict, reverse: bool):
+    """Encode the questions of :func:`load_data` -> ``((train_src, train_tgt), (test_src, test_tgt))``.
+
+    With ``reverse=True`` every padded source row is reversed: the encoder reads the padding first, then
+    the question backwards (``"16+75"`` as ``"57+61"``).
+    """
+    kw = dict(src_len=data["src_len"], tgt_len=data["tgt_len"], reverse_source=bool(reverse))
+    return encode_pairs(data["train"], data["vocab"], **kw), encode_pairs(data["test"], data["vocab"], **kw)
+
+
+def accuracy(model, src, answers, vocab, max_len: int) -> float:
+    """Greedy exact match: the fraction of ``src`` rows whose greedily decoded answer equals ``answers``."""
+    return exact_match(decode_ids(model.generate(src, START_ID, max_len, END_ID), vocab), answers)
+
+
+def build_model(data: dict, config, name: str, seed: int):
+    """The (float32) model of variant ``name``, initialised from ``seed``."""
+    config = _check_config(config)
+    _check_variant(name)
+    cls, _ = VARIANTS[name]
+    return cls(len(data["vocab"]), config["embed_size"], config["hidden_size"], rng=seed)
+
+
+def train_variant(data: dict, config, name: str, seed: int, *, log=None):
+    """Train variant ``name`` from ``seed``; return ``(model, history)``.
+
+    ``history`` is the dict of :func:`~rnnbook.models.seq2seq.fit_seq2seq`: the mean training loss
+    (``"loss"``) and the held-out greedy exact match (``"score"``) after every epoch.
+    """
+    config = _check_config(config)
+    model = build_model(data, config, name, seed)
+    (train_src, train_tgt), (test_src, _) = addition_data(data, VARIANTS[name][1])
+    history = fit_seq2seq(model, train_src, train_tgt, epochs=config["epochs"], batch_size=config["batch_size"],
+                          lr=config["lr"], max_norm=config["max_norm"], seed=seed, log=log,
+                          evaluate=lambda m: accuracy(m, test_src, data["answers"], data["vocab"], data["max_len"]))
+    return model, history
+
+
+def beam_vs_greedy(model, src, answers, vocab, *, beam_width: int, max_len: int) -> dict:
+    """Decode ``src`` greedily and with a beam of ``beam_width``; compare the answers.
+
+    Returns a JSON-ready dict: both exact matches, the number of answers the beam ``changed``, how many
+    of those went from wrong to right, from right to wrong and from wrong to (another) wrong, and the
+    row indices of the changed answers (``changed_indices``).
+    """
+    greedy = decode_ids(model.generate(src, START_ID, max_len, END_ID), vocab)
+    beam = decode_ids(model.beam_search(src, START_ID, max_len, beam_width, END_ID)[0], vocab)
+    changed = [i for i, (g, b) in enumerate(zip(greedy, beam)) if g != b]
+    return {"beam_width": int(beam_width), "questions": len(answers),
+            "greedy_exact_match": exact_match(greedy, answers), "beam_exact_match": exact_match(beam, answers),
+            "changed": len(changed),
+            "wrong_to_right": sum(beam[i] == answers[i] for i in changed),
+            "right_to_wrong": sum(greedy[i] == answers[i] for i in changed),
+            "wrong_to_wrong": sum(answers[i] not in (greedy[i], beam[i]) for i in changed),
+            "changed_indices": changed}
+
+
+def format_table(final: dict) -> str:
+    """A text table of final exact matches: ``final`` maps a variant to its values over the seeds.
+
+    The spread is the standard deviation over the seeds (``ddof=0``).
+    """
+    lines = [f"{'variant':>17} | {'exact match (mean ± std over seeds)':>36} | {'min':>5} | {'max':>5}", "-" * 72]
+    for name, values in final.items():
+        v = np.asarray(values, dtype=float)
+        lines.append(f"{name:>17} | {v.mean():>28.3f} ± {v.std():.3f} | {v.min():.3f} | {v.max():.3f}")
+    return "\n".join(lines)
+
+
+def _summary(runs: list) -> dict:
+    out = {}
+    for name in VARIANTS:
+        final = np.array([r["final"] for r in runs if r["variant"] == name])
+        if final.size:
+            out[name] = {"seeds": int(final.size), "mean": float(final.mean()), "std": float(final.std()),
+                         "min": float(final.min()), "max": float(final.max())}
+    return out
+
+
+def _write(path, obj) -> None:
+    if path is None:
+        return
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def run(config="ci", out=None, *, variants=None, log=print) -> dict:
+    """Train every variant (or only ``variants``) with every seed of ``config``; return (and write) the log.
+
+    ``config`` is a name of :data:`CONFIGS` or a dict with the same keys. The beam comparison is made
+    only if its model (``beam_variant`` with ``beam_seed``) was trained; otherwise ``"beam"`` is ``None``.
+    """
+    config_name = config if isinstance(config, str) else "custom"
+    config = _check_config(config)
+    names = list(VARIANTS) if variants is None else list(variants)
+    for name in names:
+        _check_variant(name)
+    say = log or (lambda msg: None)
+    started, wall = datetime.datetime.now(), time.perf_counter()
+    data = load_data(config)
+    result = {
+        "recipe": "rnnbook.recipes.ch05_seq2seq", "config_name": config_name, "config": config,
+        "command": (f"python -m rnnbook.recipes.ch05_seq2seq --config {config_name}"
+                    if config_name in CONFIGS else None),
+        "python": platform.python_version(), "numpy": np.__version__,
+        "started": started.isoformat(timespec="seconds"), "complete": False,
+        "data": {"train_questions": len(data["train"]), "test_questions": len(data["test"]),
+                 "vocab_size": len(data["vocab"])},
+        "variants": {n: {"model": VARIANTS[n][0].__name__, "reverse": VARIANTS[n][1]} for n in names},
+        "std": "standard deviation over the seeds, ddof=0",
+        "runs": [], "summary": {}, "beam": None,
+    }
+    say(f"config {config_name}: {len(data['train'])} training and {len(data['test'])} held-out questions, "
+        f"{len(names)} variant(s) x {len(config['seeds'])} seed(s), {config['epochs']} epochs")
+    beam_model = None
+    for name in names:
+        for seed in config["seeds"]:
+            t0 = time.perf_counter()
+            model, hist = train_variant(data, config, name, seed)
+            result["runs"].append({"variant": name, "seed": seed, "loss": hist["loss"],
+                                   "exact_match": hist["score"], "final": hist["score"][-1],
+                                   "seconds": round(time.perf_counter() - t0, 1)})
+            if (name, seed) == (config["beam_variant"], config["beam_seed"]):
+                beam_model = model
+            say(f"{name:>17} seed {seed}: exact match per epoch {' '.join(f'{s:.3f}' for s in hist['score'])}")
+            result["summary"] = _summary(result["runs"])
+            _write(out, result)
+    if beam_model is not None:
+        (_, _), (test_src, _) = addition_data(data, VARIANTS[config["beam_variant"]][1])
+        result["beam"] = {"variant": config["beam_variant"], "seed": config["beam_seed"],
+                          **beam_vs_greedy(beam_model, test_src, data["answers"], data["vocab"],
+                                           beam_width=config["beam_width"], max_len=data["max_len"])}
+    finished = datetime.datetime.now()
+    result["finished"] = finished.isoformat(timespec="seconds")
+    result["date"] = finished.date().isoformat()
+    result["total_seconds"] = round(time.perf_counter() - wall, 1)
+    result["complete"] = True
+    _write(out, result)
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rnnbook.recipes.ch05_seq2seq",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--config", choices=sorted(CONFIGS), default="ci",
+                        help="ci: what the chapter trains (about a minute); long: the hand-run recipe (a few minutes)")
+    parser.add_argument("--out", type=pathlib.Path, default=None, help="write the JSON log here")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads (default 1, as in the chapter: these products are small, and one "
+                             "thread keeps the results reproducible)")
+    args = parser.parse_args(argv)
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(limits=args.threads, user_api="blas")
+    except ImportError:                      # threadpoolctl comes with scikit-learn; without it, BLAS decides
+        pass
+    result = run(args.config, args.out)
+    print(format_table({name: [r["final"] for r in result["runs"] if r["variant"] == name]
+                        for name in result["summary"]}))
+    beam = result["beam"]
+    if beam is not None:
+        print(f"beam {beam['beam_width']} vs greedy ({beam['variant']}, seed {beam['seed']}): "
+              f"{beam['changed']} of {beam['questions']} answers changed, {beam['wrong_to_right']} wrong -> right, "
+              f"{beam['right_to_wrong']} right -> wrong; exact match {beam['greedy_exact_match']:.3f} -> "
+              f"{beam['beam_exact_match']:.3f}")
+    print(f"done in {result['total_seconds']:.0f} s" + (f"; log written to {args.out}" if args.out else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Chapter 4: the recipe, its saved log, checkpoints of its models, and feedback of its exercises."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from rnnbook import grading
+from rnnbook.checkpoint import load_into, load_model, save_model
+from rnnbook.grading.core import run_exercise
+from rnnbook.models import LanguageModel
+from rnnbook.recipes import ch04_lm
+from rnnbook.recipes.ch04_lm import (CONFIGS, VARIANTS, build_model, load_log, log_path, unigram_perplexity,
+                                     variant_settings)
+
+
+def test_variant_ladder_adds_one_change_at_a_time():
+    names = [n for n, _ in VARIANTS]
+    assert names[0] == "RNN" and variant_settings("RNN")["cell"] == "rnn"
+    previous = None
+    for name in names[1:]:
+        s = variant_settings(name)
+        assert s["cell"] == "lstm"
+        if previous is not None:
+            assert sum(s[k] != previous[k] for k in s) == 1, name
+        previous = s
+    assert variant_settings(names[-1]) == dict(cell="lstm", num_layers=2, dropout=True, tie_weights=True,
+                                               schedule=True)
+    with pytest.raises(ValueError, match="unknown variant 'GRU'"):
+        variant_settings("GRU")
+    with pytest.raises(ValueError, match="unknown configuration 'huge'"):
+        build_model("huge", 10, "LSTM", 0)
+
+
+def test_models_of_the_ladder_and_tying_saves_v_times_d():
+    config = dict(CONFIGS["ci"], embed_size=8, hidden_size=8)
+    dropout = build_model(config, 50, "+ dropout", 0)
+    tied = build_model(config, 50, "+ tied weights", 0)
+    assert dropout.num_params() - tied.num_params() == 50 * 8
+    assert tied.config["stateful"] and tied.config["num_layers"] == 2 and tied.config["dropout"] == config["dropout"]
+
+
+def test_unigram_perplexity_is_uniform_for_uniform_counts():
+    train = np.repeat(np.arange(4), 10)
+    ids = np.random.default_rng(0).integers(0, 4, size=101)
+    assert unigram_perplexity(train, ids, 4, batch_size=2, seq_len=5) == pytest.approx(4.0)
+    # with smoothing, an unseen word still gets a finite probability
+    assert math.isfinite(unigram_perplexity(np.zeros(10, dtype=int), ids, 4, 2, 5))
+
+
+def test_train_variant_on_a_tiny_corpus(monkeypatch):
+    """The recipe's training function end to end, on a fake corpus so that it takes a second."""
+    words = ("<eos> the value is set . the values are set . the file has a name . the files have names . "
+             * 60).split()
+    monkeypatch.setattr(ch04_lm, "_docstring_tokens", lambda: tuple(words))
+    config = dict(CONFIGS["ci"], max_vocab=30, train_tokens=None, embed_size=8, hidden_size=8, batch_size=4,
+                  seq_len=5, epochs=2)
+    data = ch04_lm.load_data(config)
+    assert data["unk_rate"]["train"] == 0.0 and data["train"].size == int(round(0.9 * len(words)))
+    model, record = ch04_lm.train_variant(data, config, "+ lr schedule", seed=0)
+    assert record["lr"] == [config["lr"], config["lr"]]          # decay starts after epoch decay_after = 2
+    assert len(record["val_ppl"]) == 2 and record["val"] < len(data["vocab"])
+    assert record["params"] == model.num_params()
+    json.dumps(record)                                           # the record is JSON-ready
+
+
+def test_checkpoint_round_trip_and_clear_errors(tmp_path):
+    model = build_model(CONFIGS["ci"], 40, "+ lr schedule", seed=1)
+    vocab = [f"w{i}" for i in range(40)]
+    path = save_model(model, tmp_path / "lm.npz", vocab=vocab)
+    loaded, extra = load_model(path, return_extra=True)
+    ids = np.random.default_rng(0).integers(0, 40, (2, 6))
+    model.reset_state()
+    np.testing.assert_array_equal(loaded.predict(ids), model.predict(ids))
+    assert loaded.config == model.config and extra["vocab"] == vocab
+    # corrupt: truncated, garbage, not an rnnbook checkpoint
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(ValueError, match="broken.npz is truncated or corrupt"):
+        load_model(broken)
+    broken.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        load_model(broken)
+    np.savez(tmp_path / "other.npz", W=np.zeros(3))
+    with pytest.raises(ValueError, match="is not an rnnbook checkpoint"):
+        load_model(tmp_path / "other.npz")
+    # mismatched: another configuration, or another class
+    other = LanguageModel(40, 64, 32, cell="lstm", num_layers=2, dropout=0.3, tie_weights=False, stateful=True)
+    with pytest.raises(ValueError, match="different configuration: .*hidden_size: file 64 vs model 32"):
+        load_into(other, path)
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        load_model(tmp_path / "missing.npz")
+
+
+def test_the_committed_long_run_log_matches_the_recipe():
+    log = load_log()
+    assert log["config"] == CONFIGS["long"] and log["complete"]
+    seeds = CONFIGS["long"]["seeds"]
+    assert sorted((r["variant"], r["seed"]) for r in log["runs"]) == sorted((n, s) for n, _ in VARIANTS for s in seeds)
+    for r in log["runs"]:
+        assert len(r["val_ppl"]) == CONFIGS["long"]["epochs"] and not r["diverged"]
+        assert set(r["agreement"]) == {"distance", "attractor", "control"}
+    assert set(log["summary"]) == {n for n, _ in VARIANTS}
+    assert log_path().name == "04_lm_long.json"
+
+
+def test_load_log_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="--config long --out"):
+        load_log(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(ValueError, match="is not valid JSON"):
+        load_log(bad)
+    bad.write_text(json.dumps({"recipe": "rnnbook.recipes.ch04_lm", "complete": False, "runs": [1, 2]}))
+    with pytest.raises(ValueError, match=r"unfinished run \(2 runs\)"):
+        load_log(bad)
+
+
+# ----- the exercises' feedback points at the usual bugs -----
+
+def _grade(name, fn):
+    ex = {e.name: e for e in grading.exercises_for("04_lm")}[name]
+    return run_exercise(ex, fn, grading.reference_functions("04_lm")[name])
+
+
+def test_buffered_embedding_gradient_is_caught():
+    def embedding_backward(dout, ids, vocab_size):
+        dW = np.zeros((vocab_size, dout.shape[-1]))
+        dW[ids] += dout
+        return dW
+    r = _grade("embedding_backward", embedding_backward)
+    assert r.score == 0 and "dW differs first at token" in r.feedback and "np.add.at" in r.feedback
+
+
+def test_loss_averaged_over_padding_is_caught():
+    def softmax_cross_entropy(logits, targets, ignore_index=-1):
+        z = logits - logits.max(axis=-1, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+        mask = targets != ignore_index
+        t = np.where(mask, targets, 0)
+        picked = np.take_along_axis(p, t[..., None], axis=-1)[..., 0]
+        loss = -(np.log(picked) * mask).sum() / targets.size          # bug: divides by all positions
+        d = p.copy()
+        np.put_along_axis(d, t[..., None], np.take_along_axis(d, t[..., None], axis=-1) - 1, axis=-1)
+        return float(loss), d * mask[..., None] / targets.size
+    r = _grade("softmax_cross_entropy", softmax_cross_entropy)
+    assert r.score == 0 and "loss is" in r.feedback and "NOT ignore_index" in r.feedback
+
+
+def test_mean_of_batch_perplexities_is_caught():
+    r = _grade("perplexity_from_losses", lambda losses, counts: float(np.mean(np.exp(losses))))
+    assert r.score == 0 and "perplexity is" in r.feedback and "Weight each batch" in r.feedback
+
+
+def test_top_k_over_the_wrong_axis_is_caught():
+    def sampling_distribution(logits, temperature=1.0, top_k=None):
+        z = logits / temperature
+        if top_k is not None:
+            z = np.where(z >= np.sort(z, axis=None)[-top_k], z, -np.inf)     # bug: k over the whole batch
+        p = np.exp(z - z.max(axis=-1, keepdims=True))
+        return p / p.sum(axis=-1, keepdims=True)
+    r = _grade("sampling_distribution", sampling_distribution)
+    assert r.score == 0 and "last axis" in r.feedback
+
+
+def test_forgetting_one_use_of_tied_weights_is_caught():
+    def tied_embedding_grad(ids, d_embedded, hs, dlogits):
+        V, D = dlogits.shape[-1], hs.shape[-1]
+        return dlogits.reshape(-1, V).T @ hs.reshape(-1, D)               # bug: only the output layer's part
+    r = _grade("tied_embedding_grad", tied_embedding_grad)
+    assert r.score == 0 and "dE differs first at token" in r.feedback and "SUM of two parts" in r.feedback
+
+
+def test_train_variant_resumes_from_its_checkpoint(monkeypatch, tmp_path):
+    words = ("<eos> the value is set . the values are set . the file has a name . " * 50).split()
+    monkeypatch.setattr(ch04_lm, "_docstring_tokens", lambda: tuple(words))
+    config = dict(CONFIGS["ci"], max_vocab=20, train_tokens=None, embed_size=6, hidden_size=6, batch_size=4,
+                  seq_len=5, epochs=2)
+    data = ch04_lm.load_data(config)
+    _, plain = ch04_lm.train_variant(data, config, "+ dropout", seed=1)
+    ckpt = tmp_path / "run.npz"
+    _, first = ch04_lm.train_variant(data, config, "+ dropout", seed=1, checkpoint_path=ckpt, checkpoint_every=7)
+    assert ckpt.exists() and first["val_ppl"] == plain["val_ppl"]
+    model, again = ch04_lm.train_variant(data, config, "+ dropout", seed=1, checkpoint_path=ckpt)
+    assert again["val_ppl"] == plain["val_ppl"] and again["test"] == pytest.approx(plain["test"])
+
+
+def test_run_writes_a_complete_log_and_resumes(monkeypatch, tmp_path):
+    words = ("<eos> the value of the files is set . the values in the file are set . the name for the values "
+             "was read from the line on the lines with the names . the names were set . the item and the items . "
+             * 30).split()
+    monkeypatch.setattr(ch04_lm, "_docstring_tokens", lambda: tuple(words))
+    monkeypatch.setitem(ch04_lm.CONFIGS, "tiny", dict(CONFIGS["ci"], max_vocab=40, train_tokens=None, embed_size=6,
+                                                      hidden_size=6, batch_size=4, seq_len=5, epochs=1, seeds=[0],
+                                                      agreement_per_cell=2))
+    out = tmp_path / "log.json"
+    log = ch04_lm.run("tiny", out, log=None, checkpoint_dir=tmp_path / "ckpt", checkpoint_every=5)
+    assert load_log(out) == json.loads(json.dumps(log))
+    assert [r["variant"] for r in log["runs"]] == [n for n, _ in VARIANTS]
+    assert log["samples"]["greedy"] and len(log["samples"]["temperature_0.8_top_k_40"]) == 3
+    assert len(list((tmp_path / "ckpt").glob("*.npz"))) == len(VARIANTS)
+    messages = []
+    again = ch04_lm.run("tiny", out, resume=True, log=messages.append)
+    assert "resuming: 6 run(s) already logged" in messages[0]
+    assert again["runs"] == log["runs"] and again["samples"] == log["samples"]

@@ -1,0 +1,83 @@
+"""The chapter-5 recipe (rnnbook.recipes.ch05_seq2seq): a tiny run end to end, the log's structure, bad input."""
+import json
+
+import numpy as np
+import pytest
+
+from rnnbook.recipes import ch05_seq2seq as recipe
+
+TINY = dict(recipe.CONFIGS["ci"], n_train=256, n_test=40, epochs=2, seeds=[0, 1], hidden_size=16)
+
+
+def test_configs_share_keys_and_ci_is_the_chapters_budget():
+    assert set(recipe.CONFIGS) == {"ci", "long"}
+    assert set(recipe.CONFIGS["ci"]) == set(recipe.CONFIGS["long"])
+    ci, long = recipe.CONFIGS["ci"], recipe.CONFIGS["long"]
+    assert (ci["n_train"], ci["epochs"], long["n_train"], long["epochs"]) == (8000, 6, 20000, 12)
+    assert ci["seeds"] == long["seeds"]
+
+
+def test_load_data_matches_the_generators():
+    from rnnbook.data.addition import addition_pairs
+
+    data = recipe.load_data(TINY)
+    assert data["train"] == addition_pairs(256, seed=1)
+    assert data["test"] == addition_pairs(40, seed=2, exclude=data["train"])
+    assert not {q for q, _ in data["train"]} & {q for q, _ in data["test"]}
+    (tr_src, tr_tgt), (te_src, te_tgt) = recipe.addition_data(data, reverse=False)
+    assert tr_src.shape == (256, 7) and tr_tgt.shape == (256, 6) and te_src.shape == (40, 7)
+    (rev_src, _), _ = recipe.addition_data(data, reverse=True)
+    assert (rev_src == tr_src[:, ::-1]).all()              # the padded rows, read backwards (padding first)
+
+
+def test_tiny_run_writes_a_complete_log(tmp_path):
+    out = tmp_path / "logs" / "tiny.json"
+    result = recipe.run(TINY, out, variants=["baseline", "reversed + peeky"], log=None)
+    log = json.loads(out.read_text(encoding="utf-8"))
+    assert log == json.loads(json.dumps(result))           # the returned dict is what was written
+    assert log["complete"] is True and log["recipe"] == "rnnbook.recipes.ch05_seq2seq"
+    assert log["config"] == TINY and log["config_name"] == "custom"
+    for key in ("python", "numpy", "started", "finished", "date", "total_seconds"):
+        assert key in log
+    assert log["data"] == {"train_questions": 256, "test_questions": 40, "vocab_size": 14}
+    assert [(r["variant"], r["seed"]) for r in log["runs"]] == [
+        ("baseline", 0), ("baseline", 1), ("reversed + peeky", 0), ("reversed + peeky", 1)]
+    for r in log["runs"]:
+        assert len(r["exact_match"]) == len(r["loss"]) == 2
+        assert r["final"] == r["exact_match"][-1] and 0 <= r["final"] <= 1
+    assert set(log["summary"]) == {"baseline", "reversed + peeky"}
+    finals = [r["final"] for r in log["runs"] if r["variant"] == "baseline"]
+    assert log["summary"]["baseline"]["mean"] == pytest.approx(np.mean(finals))
+    assert log["summary"]["baseline"]["std"] == pytest.approx(np.std(finals))
+    beam = log["beam"]
+    assert (beam["variant"], beam["seed"], beam["beam_width"], beam["questions"]) == ("reversed + peeky", 0, 5, 40)
+    assert beam["changed"] == len(beam["changed_indices"])
+    assert beam["changed"] == beam["wrong_to_right"] + beam["right_to_wrong"] + beam["wrong_to_wrong"]
+    assert beam["beam_exact_match"] - beam["greedy_exact_match"] == pytest.approx(
+        (beam["wrong_to_right"] - beam["right_to_wrong"]) / 40)
+
+
+def test_run_is_deterministic_and_matches_train_variant():
+    a = recipe.run(dict(TINY, seeds=[0], epochs=1), variants=["peeky"], log=None)
+    data = recipe.load_data(TINY)
+    _, hist = recipe.train_variant(data, dict(TINY, epochs=1), "peeky", 0)
+    assert a["runs"][0]["exact_match"] == hist["score"] and a["runs"][0]["loss"] == hist["loss"]
+    assert a["beam"] is None                                 # its model (reversed + peeky) was not trained
+
+
+def test_format_table():
+    text = recipe.format_table({"baseline": [0.1, 0.3], "peeky": np.array([0.5])})
+    lines = text.splitlines()
+    assert "mean ± std" in lines[0] and len(lines) == 4
+    assert lines[2].split() == ["baseline", "|", "0.200", "±", "0.100", "|", "0.100", "|", "0.300"]
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="unknown configuration 'huge'"):
+        recipe.run("huge")
+    with pytest.raises(ValueError, match=r"lacks the key\(s\) \['beam_seed'"):
+        recipe.load_data({k: v for k, v in TINY.items() if k != "beam_seed"})
+    with pytest.raises(ValueError, match="unknown variant 'bidirectional'"):
+        recipe.run(TINY, variants=["bidirectional"], log=None)
+    with pytest.raises(TypeError, match="config must be a dict"):
+        recipe.load_data(3)
