@@ -22,7 +22,6 @@ the ``long`` one is too slow for that and is run by hand; the chapter quotes its
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime
 import functools
 import json
@@ -39,6 +38,7 @@ from ..data.corpora import stdlib_docstrings_text, train_val_test_split, word_to
 from ..models import LanguageModel
 from ..optim import Adam
 from ..train import evaluate_perplexity, tbptt_batches, train_lm
+from ._common import check_config, write_json
 
 __all__ = ["CONFIGS", "VARIANTS", "variant_settings", "load_data", "unigram_perplexity", "build_model",
            "train_variant", "run", "log_path", "load_log", "main"]
@@ -98,16 +98,7 @@ def variant_settings(name: str) -> dict:
 
 
 def _check_config(config) -> dict:
-    if isinstance(config, str):
-        if config not in CONFIGS:
-            raise ValueError(f"unknown configuration {config!r}; known: {sorted(CONFIGS)}")
-        return copy.deepcopy(CONFIGS[config])
-    if not isinstance(config, dict):
-        raise TypeError(f"config must be a dict or one of {sorted(CONFIGS)}, got {type(config).__name__}")
-    missing = sorted(set(CONFIGS["ci"]) - set(config))
-    if missing:
-        raise ValueError(f"config lacks the key(s) {missing}")
-    return config
+    return check_config(config, CONFIGS)
 
 
 @functools.lru_cache(maxsize=1)
@@ -224,16 +215,6 @@ def _summary(runs: list) -> dict:
     return out
 
 
-def _write(path, obj) -> None:
-    if path is None:
-        return
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
 
@@ -292,7 +273,7 @@ def run(config_name: str, out=None, *, resume: bool = False, samples: bool = Tru
             say(f"{name:15s} seed {seed}: val ppl {record['val']:7.2f} | test ppl {record['test']:7.2f} | "
                 f"{record['params']:,} params | {record['seconds']:.0f} s")
             result["summary"] = _summary(result["runs"])
-            _write(out, result)
+            write_json(out, result)
     result["summary"] = _summary(result["runs"])
     if samples and last_model is not None:
         vocab = data["vocab"]
@@ -309,7 +290,7 @@ def run(config_name: str, out=None, *, resume: bool = False, samples: bool = Tru
     result["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     result["total_seconds"] = round(time.time() - started, 1)
     result["complete"] = True
-    _write(out, result)
+    write_json(out, result)
     return result
 
 

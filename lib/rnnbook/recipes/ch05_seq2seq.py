@@ -20,9 +20,7 @@ by hand; the chapter reads and quotes its committed log.
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime
-import json
 import pathlib
 import platform
 import sys
@@ -33,6 +31,7 @@ import numpy as np
 from ..data.addition import addition_pairs
 from ..data.pairs import END_ID, START_ID, decode_ids, encode_pairs, pair_vocab
 from ..models.seq2seq import PeekySeq2Seq, Seq2Seq, exact_match, fit_seq2seq
+from ._common import check_config, write_json
 
 __all__ = ["CONFIGS", "VARIANTS", "load_data", "addition_data", "accuracy", "build_model", "train_variant",
            "beam_vs_greedy", "format_table", "run", "main"]
@@ -70,16 +69,7 @@ VARIANTS: dict[str, tuple[type, bool]] = {
 
 
 def _check_config(config) -> dict:
-    if isinstance(config, str):
-        if config not in CONFIGS:
-            raise ValueError(f"unknown configuration {config!r}; known: {sorted(CONFIGS)}")
-        return copy.deepcopy(CONFIGS[config])
-    if not isinstance(config, dict):
-        raise TypeError(f"config must be a dict or one of {sorted(CONFIGS)}, got {type(config).__name__}")
-    missing = sorted(set(CONFIGS["ci"]) - set(config))
-    if missing:
-        raise ValueError(f"config lacks the key(s) {missing}")
-    return config
+    return check_config(config, CONFIGS)
 
 
 def _check_variant(name: str) -> None:
@@ -184,16 +174,6 @@ def _summary(runs: list) -> dict:
     return out
 
 
-def _write(path, obj) -> None:
-    if path is None:
-        return
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
 def run(config="ci", out=None, *, variants=None, log=print) -> dict:
     """Train every variant (or only ``variants``) with every seed of ``config``; return (and write) the log.
 
@@ -234,7 +214,7 @@ def run(config="ci", out=None, *, variants=None, log=print) -> dict:
                 beam_model = model
             say(f"{name:>17} seed {seed}: exact match per epoch {' '.join(f'{s:.3f}' for s in hist['score'])}")
             result["summary"] = _summary(result["runs"])
-            _write(out, result)
+            write_json(out, result)
     if beam_model is not None:
         (_, _), (test_src, _) = addition_data(data, VARIANTS[config["beam_variant"]][1])
         result["beam"] = {"variant": config["beam_variant"], "seed": config["beam_seed"],
@@ -245,7 +225,7 @@ def run(config="ci", out=None, *, variants=None, log=print) -> dict:
     result["date"] = finished.date().isoformat()
     result["total_seconds"] = round(time.perf_counter() - wall, 1)
     result["complete"] = True
-    _write(out, result)
+    write_json(out, result)
     return result
 
 
