@@ -3,6 +3,7 @@
     python benchmarks/lstm_lm.py                # table
     python benchmarks/lstm_lm.py --json         # JSON with "ratio_a" and "ratio_b" (rnnbook / PyTorch)
     python benchmarks/lstm_lm.py --quick        # fewer steps, for a smoke test
+    python benchmarks/lstm_lm.py --out F.json   # the table, and the JSON written to F.json
 
 A training step is forward + backward + gradient clipping + SGD update, vocabulary 10,000, batch 20,
 35 time steps, float32, on random tokens:
@@ -27,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -119,6 +121,60 @@ def gemm_gflops(n: int = 1024, repeats: int = 10) -> float:
     a @ b
     best = min(_timed(lambda: a @ b) for _ in range(repeats))
     return 2 * n ** 3 / best / 1e9
+
+
+def recurrent_gemm_gflops(c: dict, repeats: int = 200) -> dict:
+    """Throughput of the product inside the time loop, ``(N, H) @ (H, 4H)``, in NumPy and in ``torch.mm``.
+
+    With batch N = 20 this product is small and memory-bound; it sets the pace of the recurrence.
+    """
+    import torch
+    rng = np.random.default_rng(0)
+    h = rng.standard_normal((c["N"], c["H"]), dtype=np.float32)
+    W = rng.standard_normal((c["H"], 4 * c["H"]), dtype=np.float32)
+    th, tW = torch.from_numpy(h), torch.from_numpy(W)
+    flops = 2 * c["N"] * c["H"] * 4 * c["H"]
+    out = {}
+    for impl, fn in (("rnnbook", lambda: h @ W), ("torch", lambda: torch.mm(th, tW))):
+        fn()
+        out[impl] = flops / statistics.median(_timed(fn) for _ in range(repeats)) / 1e9
+    return out
+
+
+def lstm_layers_ms(c: dict, repeats: int = 10) -> dict:
+    """Median ms of forward + backward through the LSTM layers of config ``c`` alone (no embedding, no output
+    layer): rnnbook's ``TimeLSTM`` stack, PyTorch's ``nn.LSTM`` (on the CPU it runs oneDNN's fused RNN kernel)
+    and the same ``nn.LSTM`` with oneDNN switched off (PyTorch's generic per-step implementation)."""
+    import torch
+    from rnnbook.lstm import TimeLSTM
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((c["N"], c["T"], c["D"]), dtype=np.float32)
+    dhs = rng.standard_normal((c["N"], c["T"], c["H"]), dtype=np.float32)
+    layers = [TimeLSTM(c["D"] if k == 0 else c["H"], c["H"], rng=k) for k in range(c["L"])]
+
+    def nb_step():
+        x = xs
+        for layer in layers:
+            x = layer.forward(x)
+        d = dhs
+        for layer in reversed(layers):
+            d = layer.backward(d)
+
+    lstm = torch.nn.LSTM(c["D"], c["H"], c["L"], batch_first=True)
+    tx, tdh = torch.from_numpy(xs).requires_grad_(), torch.from_numpy(dhs)
+
+    def th_step():
+        lstm(tx)[0].backward(tdh)
+
+    def th_generic_step():
+        with torch.backends.mkldnn.flags(enabled=False):
+            th_step()
+
+    out = {}
+    for impl, fn in (("rnnbook", nb_step), ("torch", th_step), ("torch_no_onednn", th_generic_step)):
+        fn()
+        out[impl] = 1e3 * statistics.median(_timed(fn) for _ in range(repeats))
+    return out
 
 
 def _timed(fn) -> float:
@@ -223,7 +279,26 @@ def _memory_child(impl: str, name: str, steps: int) -> None:
     _, batch, step = make(c)
     for _ in range(steps):
         step(*batch())
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)   # KiB on Linux -> MiB
+    print(_peak_rss_mib())
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident set size in MiB.
+
+    On Linux this is ``VmHWM`` from ``/proc/self/status``, the high-water mark of this program's own
+    memory. (``getrusage(...).ru_maxrss`` is not used there: across ``fork`` + ``exec`` Linux carries the
+    parent's high-water mark over to the child, so a child started by a big benchmark process would
+    report the parent's peak.)
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024          # kB -> MiB
+    except OSError:
+        pass
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024   # ru_maxrss: bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
 def main(argv=None) -> int:
@@ -232,6 +307,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=20, help="timed steps per implementation and config")
     ap.add_argument("--quick", action="store_true", help="3 steps, no memory or inference runs")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both (default: all cores)")
+    ap.add_argument("--out", help="also write the JSON results to this file (e.g. chapters/logs/lstm_lm_benchmark.json)")
     ap.add_argument("--_memory", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     from threadpoolctl import threadpool_limits
@@ -249,18 +325,25 @@ def main(argv=None) -> int:
     peak = gemm_gflops()
     results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                "threads": args.threads, "numpy": np.__version__, "torch": torch.__version__,
-               "numpy_gemm_gflops": peak, "steps": steps, "training": [], "inference": [], "memory_mib": {}}
+               "date": time.strftime("%Y-%m-%d"), "numpy_gemm_gflops": peak, "steps": steps, "training": [], "inference": [], "memory_mib": {}}
     for name in CONFIGS:
         r = time_training(name, steps, warmup=2 if args.quick else 3)
         r["fraction_of_gemm_peak"] = r["rnnbook_gflops"] / peak
         results["training"].append(r)
         results[f"ratio_{name}"] = r["ratio"]
+    results["recurrent_gemm_gflops_b"] = recurrent_gemm_gflops(CONFIGS["b"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # PyTorch warns about TF32 on Intel GPUs when oneDNN flags change
+        results["lstm_layers_ms_b"] = lstm_layers_ms(CONFIGS["b"], repeats=3 if args.quick else 10)
     if not args.quick:
         for impl in ("rnnbook", "torch"):
             results["memory_mib"][impl] = peak_memory(impl, "b", args.threads)
         results["memory_ratio_b"] = results["memory_mib"]["rnnbook"] / results["memory_mib"]["torch"]
         for name in CONFIGS:
             results["inference"].append(time_inference(name, 1000))
+    if args.out:
+        from rnnbook.recipes._common import write_json
+        write_json(args.out, results)
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
@@ -271,6 +354,12 @@ def main(argv=None) -> int:
         print(f"{r['config']:<8}{'rnnbook':<16}{r['rnnbook_ms']:>10.1f}{r['rnnbook_gflops']:>10.1f}{r['ratio']:>8.2f}")
         print(f"{'':<8}{'PyTorch':<16}{r['torch_ms']:>10.1f}{r['torch_gflops']:>10.1f}{1.0:>8.2f}")
         print(f"{'':<8}rnnbook reaches {100 * r['fraction_of_gemm_peak']:.0f}% of the GEMM peak")
+    g, c = results["recurrent_gemm_gflops_b"], CONFIGS["b"]
+    print(f"recurrent product of b, ({c['N']}, {c['H']}) @ ({c['H']}, {4 * c['H']}): NumPy {g['rnnbook']:.0f} GFLOP/s, "
+          f"torch.mm {g['torch']:.0f} GFLOP/s")
+    m = results["lstm_layers_ms_b"]
+    print(f"LSTM layers of b alone, forward + backward: rnnbook {m['rnnbook']:.0f} ms, PyTorch {m['torch']:.0f} ms "
+          f"(oneDNN fused kernel), PyTorch without oneDNN {m['torch_no_onednn']:.0f} ms")
     if results["memory_mib"]:
         m = results["memory_mib"]
         print(f"\npeak memory, config b: rnnbook {m['rnnbook']:.0f} MiB, PyTorch {m['torch']:.0f} MiB "

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_gate_weights, check_array, check_same_dtype
+from ._timemajor import input_gradient, project_inputs
 from .layers import _check_size, init_rng
 
 __all__ = ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward", "TimeGRU"]
@@ -104,7 +105,7 @@ def gru_step_backward(dh_next, x, h_prev, Wx, Wh, b):
 def _forward_time_major(xs, h0, Wx, Wh, b):
     N, T, D = xs.shape
     H = Wh.shape[0]
-    ax_t = xs.transpose(1, 0, 2) @ Wx + b        # (T, N, 3H): all input projections in one GEMM
+    ax_t = project_inputs(xs, Wx) + b           # (T, N, 3H): all input projections in one GEMM
     hs_t = np.empty((T, N, H), dtype=ax_t.dtype)
     gates_t = np.empty((T, N, 4 * H), dtype=ax_t.dtype)   # r, z, n and h_{t-1} @ Wh_n, kept for backward
     h = h0
@@ -136,7 +137,7 @@ def _backward_time_major(dhs_t, xs, h0, hs_t, gates_t, Wx, Wh, dh_last=None):
     dax2 = dax_t.reshape(T * N, 3 * H)
     dWx = xs.transpose(1, 0, 2).reshape(T * N, D).T @ dax2
     db = dax2.sum(axis=0)
-    dxs = (dax_t @ Wx.T).transpose(1, 0, 2)
+    dxs = input_gradient(dax_t, Wx)
     return dxs, dh, dWx, dWh, db
 
 

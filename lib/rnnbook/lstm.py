@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_gate_weights, check_array, check_same_dtype
+from ._timemajor import input_gradient, project_inputs
 from .layers import _check_size, init_rng
 
 __all__ = ["GATES", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "TimeLSTM"]
@@ -157,7 +158,7 @@ def _forward_time_major(xs, h0, c0, Wx, Wh, b, fixed):
     """Fused forward pass. Returns time-major ``hs_t``, ``cs_t`` (T, N, H) and ``acts_t`` (T, N, 4H)."""
     N, T, D = xs.shape
     H = Wh.shape[0]
-    acts_t = xs.transpose(1, 0, 2) @ Wx           # (T, N, 4H): every input projection in one GEMM
+    acts_t = project_inputs(xs, Wx)               # (T, N, 4H): every input projection in one GEMM
     acts_t += b
     hs_t = np.empty((T, N, H), dtype=acts_t.dtype)
     cs_t = np.empty((T, N, H), dtype=acts_t.dtype)
@@ -193,7 +194,7 @@ def _backward_time_major(dhs_t, xs, h0, c0, hs_t, cs_t, acts_t, Wx, Wh, fixed, d
     dWh = h_prev_t.T @ da2
     dWx = xs.transpose(1, 0, 2).reshape(T * N, D).T @ da2
     db = da2.sum(axis=0)
-    dxs = (da_t @ Wx.T).transpose(1, 0, 2)
+    dxs = input_gradient(da_t, Wx)
     return dxs, dh, dc, dWx, dWh, db
 
 

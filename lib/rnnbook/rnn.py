@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_array, check_same_dtype
+from ._timemajor import input_gradient, project_inputs
 from .layers import _check_size, init_rng
 
 __all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward", "TimeRNN"]
@@ -98,7 +99,7 @@ def rnn_forward(xs, h0, Wx, Wh, b):
     if T == 0:
         raise ValueError("xs has no time steps (T = 0)")
     # time-major buffer: step t is the contiguous block hs_t[t]
-    hs_t = (xs.transpose(1, 0, 2) @ Wx) + b          # (T, N, H): all input projections at once
+    hs_t = project_inputs(xs, Wx) + b                # (T, N, H): all input projections in one GEMM
     h = h0
     for t in range(T):
         hs_t[t] += h @ Wh
@@ -144,7 +145,7 @@ def rnn_backward(dhs, xs, h0, hs, Wx, Wh, dh_last=None):
     dWh = h_prev_t.T @ da2
     dWx = xs.transpose(1, 0, 2).reshape(T * N, D).T @ da2
     db = da2.sum(axis=0)
-    dxs = (da_t @ Wx.T).transpose(1, 0, 2)
+    dxs = input_gradient(da_t, Wx)
     return dxs, dh, dWx, dWh, db
 
 
