@@ -8,8 +8,9 @@ from rnnbook.data.captions import (END_ID, START_ID, caption_vocab, decode_capti
 from rnnbook.decode import beam_search, greedy_decode
 from rnnbook.gradcheck import check_layer, numerical_gradient, rel_error
 from rnnbook.layers import SoftmaxCrossEntropy
-from rnnbook.models.captioner import (CNNEncoder, Captioner, InitState, caption_images, fit_captioner,
-                                      init_state_backward, init_state_forward, masked_cross_entropy)
+from rnnbook.models.captioner import (Annotations, CNNEncoder, Captioner, InitState, annotations_backward,
+                                      annotations_forward, caption_images, fit_captioner, init_state_backward,
+                                      init_state_forward, masked_cross_entropy)
 
 V = 7
 
@@ -24,7 +25,7 @@ def batch(seed=0, N=3, L=5, shape=(2, 8, 8)):
     return images, caps
 
 
-@pytest.mark.parametrize("conditioning", ["init", "peeky"])
+@pytest.mark.parametrize("conditioning", ["init", "peeky", "attention"])
 def test_model_gradients(conditioning):
     model = Captioner(V, (2, 8, 8), conditioning=conditioning, channels=(2, 3), embed_size=3, hidden_size=4,
                       rng=1, dtype=np.float64)
@@ -33,17 +34,19 @@ def test_model_gradients(conditioning):
     model.backward()
     analytic = [g.copy() for g in model.grads]
     f = lambda: model.forward(images, caps)
-    assert len(model.params) == 4 + 2 + len(model.decoder.params)
+    # encoder (2 conv layers: W, b each), bridge (W, b), annotations (Wp, P) with attention, decoder
+    assert len(model.params) == 4 + 2 + 2 * (conditioning == "attention") + len(model.decoder.params)
     for k, p in enumerate(model.params):
         err = rel_error(analytic[k], numerical_gradient(f, p))
         assert err < 1e-6, f"{conditioning} param {k} shape {p.shape}: rel error {err:.2e}"
 
 
-def test_frozen_encoder_has_no_parameters_in_the_model_and_is_not_changed():
+@pytest.mark.parametrize("conditioning", ["init", "attention"])
+def test_frozen_encoder_has_no_parameters_in_the_model_and_is_not_changed(conditioning):
     enc = CNNEncoder((2, 8, 8), (2, 3), rng=0, dtype=np.float64)
-    model = Captioner(V, (2, 8, 8), encoder=enc, train_encoder=False, embed_size=3, hidden_size=4, rng=1,
-                      dtype=np.float64)
-    assert len(model.params) == 2 + len(model.decoder.params)
+    model = Captioner(V, (2, 8, 8), conditioning=conditioning, encoder=enc, train_encoder=False, embed_size=3,
+                      hidden_size=4, rng=1, dtype=np.float64)
+    assert len(model.params) == 2 + 2 * (conditioning == "attention") + len(model.decoder.params)
     images, caps = batch(1)
     model.forward(images, caps)
     model.backward()
@@ -88,6 +91,45 @@ def test_init_state_functions():
         assert rel_error(analytic, numerical_gradient(f, arr)) < 1e-6
 
 
+def test_annotations_functions_and_layer():
+    rng = np.random.default_rng(10)
+    N, C, h, w, H = 3, 4, 2, 3, 5
+    fmap = rng.standard_normal((N, C, h, w))
+    feats = fmap.reshape(N, -1)                              # the CNNEncoder's flat order (channel, row, column)
+    Wp, P = rng.standard_normal((C, H)), rng.standard_normal((h * w, H))
+    a = annotations_forward(feats, Wp, P)
+    assert a.shape == (N, h * w, H)
+    for n in range(N):                                       # location s = row * w + column
+        for i in range(h):
+            for j in range(w):
+                assert np.allclose(a[n, i * w + j], np.tanh(fmap[n, :, i, j] @ Wp + P[i * w + j]))
+    da = rng.standard_normal(a.shape)
+    f = lambda: float(np.sum(annotations_forward(feats, Wp, P) * da))
+    for analytic, arr in zip(annotations_backward(da, feats, Wp, P), (feats, Wp, P)):
+        assert analytic.shape == arr.shape
+        assert rel_error(analytic, numerical_gradient(f, arr)) < 1e-6
+    layer = Annotations(C, h * w, H, rng=0, dtype=np.float64)
+    errors = check_layer(layer, [feats])
+    assert max(errors.values()) < 1e-6 and set(errors) == {"param0", "param1", "input0"}
+    assert np.allclose(layer.forward(feats), annotations_forward(feats, *layer.params))
+
+
+def test_attention_weights_and_encoder_grid():
+    model = Captioner(V, (2, 8, 12), conditioning="attention", channels=(2, 3), embed_size=3, hidden_size=4,
+                      rng=11, dtype=np.float64)
+    assert model.encoder.grid_shape == (3, 2, 3)
+    assert model.annotations.params[1].shape == (6, 4)       # one position vector per location
+    images, caps = batch(3, shape=(2, 8, 12))
+    weights = model.attention_weights(images, caps)
+    assert weights.shape == (3, caps.shape[1] - 1, 6 + 1)    # S = 2 * 3 locations, then the image state h
+    assert np.allclose(weights.sum(axis=-1), 1) and (weights >= 0).all()
+    hs_enc = model._condition(images)
+    assert np.allclose(hs_enc[:, -1], model.encode(images))   # the last entry is the image state h
+    with pytest.raises(ValueError, match="attention_weights needs a model with conditioning='attention', "
+                                         "this one has 'peeky'"):
+        Captioner(V, (2, 8, 8), conditioning="peeky", channels=(2,), rng=0).attention_weights(*batch())
+
+
 def test_masked_cross_entropy_ignores_padding():
     rng = np.random.default_rng(7)
     logits = rng.standard_normal((2, 4, 5))
@@ -106,12 +148,12 @@ def test_masked_cross_entropy_ignores_padding():
     assert loss == pytest.approx(SoftmaxCrossEntropy(ignore_index=0).forward(logits, targets))
 
 
-@pytest.mark.parametrize("conditioning", ["init", "peeky"])
+@pytest.mark.parametrize("conditioning", ["init", "peeky", "attention"])
 def test_step_agrees_with_teacher_forced_forward(conditioning):
     model = Captioner(V, (2, 8, 8), conditioning=conditioning, channels=(2,), embed_size=3, hidden_size=4, rng=8,
                       dtype=np.float64)
     images, caps = batch(2)
-    logits = model.decoder.forward(caps[:, :-1], model.encode(images))
+    logits = model.decoder.forward(caps[:, :-1], model._condition(images))
     state = model.start_state(images)
     for t in range(caps.shape[1] - 1):
         log_probs, state = model.step(caps[:, t], state)
@@ -119,8 +161,9 @@ def test_step_agrees_with_teacher_forced_forward(conditioning):
         assert np.allclose(log_probs, ref)
 
 
-def test_generate_and_beam_search_use_the_generic_decoders():
-    model = Captioner(V, (2, 8, 8), channels=(2,), embed_size=3, hidden_size=4, rng=9)
+@pytest.mark.parametrize("conditioning", ["init", "attention"])
+def test_generate_and_beam_search_use_the_generic_decoders(conditioning):
+    model = Captioner(V, (2, 8, 8), conditioning=conditioning, channels=(2,), embed_size=3, hidden_size=4, rng=9)
     images = np.random.default_rng(9).standard_normal((4, 2, 8, 8)).astype(np.float32)
     ids = model.generate(images, START_ID, 6, END_ID)
     assert np.array_equal(ids, greedy_decode(model.step, model.start_state(images), START_ID, 6, END_ID))
@@ -162,8 +205,24 @@ def test_bad_inputs_name_the_argument():
         model.forward(images, caps.astype(float))
     with pytest.raises(ValueError, match="captions must have at least 2 columns"):
         model.forward(images, caps[:, :1])
-    with pytest.raises(ValueError, match="conditioning must be 'init' or 'peeky', got 'attention'"):
-        Captioner(V, (2, 8, 8), conditioning="attention")
+    with pytest.raises(ValueError, match="conditioning must be 'init', 'peeky' or 'attention', got 'spatial'"):
+        Captioner(V, (2, 8, 8), conditioning="spatial")
+    with pytest.raises(ValueError, match=r"features must have shape \(\*, 6\), got \(2, 5\): axis 1 "
+                                         r"\(C \* S = Wp.shape\[0\] \* P.shape\[0\]\) is 5, expected 6"):
+        annotations_forward(np.zeros((2, 5)), np.zeros((2, 4)), np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"P must have shape \(\*, 4\), got \(3, 5\)"):
+        annotations_forward(np.zeros((2, 6)), np.zeros((2, 4)), np.zeros((3, 5)))
+    with pytest.raises(ValueError, match=r"da must have shape \(2, 3, 4\), got \(2, 3, 5\)"):
+        annotations_backward(np.zeros((2, 3, 5)), np.zeros((2, 6)), np.zeros((2, 4)), np.zeros((3, 4)))
+    att = Captioner(V, (2, 8, 8), conditioning="attention", channels=(2,), embed_size=3, hidden_size=4, rng=0)
+    with pytest.raises(ValueError, match=r"features must have shape \(\*, 32\), got \(3, 30\)"):
+        att.annotations.forward(np.zeros((3, 30), dtype=np.float32))
+    with pytest.raises(TypeError, match="features has dtype float64 but the layer's parameters are float32"):
+        att.annotations.forward(np.zeros((3, 32)))
+    with pytest.raises(RuntimeError, match="Annotations.backward called before forward"):
+        Annotations(2, 16, 4).backward(np.zeros((3, 16, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match="locations must be a positive integer, got 0"):
+        Annotations(2, 0, 4)
     with pytest.raises(ValueError, match="image height and width must be divisible by 2\\*\\*len\\(channels\\) = 4"):
         CNNEncoder((1, 8, 10), (2, 2))
     with pytest.raises(ValueError, match=r"W must have shape \(5, \*\), got \(4, 3\)"):

@@ -11,6 +11,19 @@ With ``conditioning="peeky"`` the decoder is chapter 5's
 and is, in addition, concatenated to the input of every step and to the input of
 the output layer, so the image is in view at every word.
 
+With ``conditioning="attention"`` (after Xu et al., 2015, "Show, Attend and Tell")
+the decoder is chapter 5's :class:`~rnnbook.models.seq2seq.AttentionDecoder`,
+reading a weighted average of **annotation vectors**, one per location of the
+encoder's last feature map::
+
+    features (N, C*h*w) -> grid (N, S=h*w, C) -> a = tanh(grid @ Wp + P) (N, S, H)
+    hs_enc = [a_1 .. a_S, h]  (N, S+1, H): the S locations, then the image state h
+
+``P`` ``(S, H)`` is a learned vector per location (a position embedding: the
+convolutions alone do not know where they are). The LSTM starts from ``h``
+(the last entry) and at every word attends over all ``S + 1`` entries
+(:func:`annotations_forward`, :class:`Annotations`).
+
 Captions are id arrays ``(N, L)`` starting with ``<start>``
 (:func:`rnnbook.data.captions.encode_captions`); the decoder reads ``ids[:, :-1]``
 and is trained to predict ``ids[:, 1:]`` with the masked loss
@@ -28,10 +41,13 @@ from ..data.captions import END_ID, START_ID
 from ..decode import beam_search, greedy_decode
 from ..layers import SoftmaxCrossEntropy, _check_size, init_rng
 from ..optim import Adam, clip_grad_norm
-from .seq2seq import Decoder, PeekyDecoder
+from .seq2seq import AttentionDecoder, Decoder, PeekyDecoder
 
-__all__ = ["init_state_forward", "init_state_backward", "masked_cross_entropy", "CNNEncoder", "InitState",
-           "Captioner", "fit_captioner", "caption_images"]
+__all__ = ["init_state_forward", "init_state_backward", "annotations_forward", "annotations_backward",
+           "masked_cross_entropy", "CNNEncoder", "InitState", "Annotations", "Captioner", "fit_captioner",
+           "caption_images"]
+
+CONDITIONINGS = ("init", "peeky", "attention")
 
 
 # ----------------------------------------------------------------------------------------------- plain functions
@@ -73,6 +89,68 @@ def init_state_backward(dh0, features, W, b):
                       kind="float")
     da = dh0 * (1 - h0 ** 2)
     return da @ W.T, features.T @ da, da.sum(axis=0)
+
+
+def _check_annotation_args(features, Wp, P):
+    Wp = check_array("Wp", Wp, ndim=2, kind="float")
+    P = check_array("P", P, shape=(None, (Wp.shape[1], "H = Wp.shape[1]")), kind="float")
+    C, S = Wp.shape[0], P.shape[0]
+    features = check_array("features", features, shape=(None, (C * S, "C * S = Wp.shape[0] * P.shape[0]")),
+                           kind="float")
+    return features, Wp, P
+
+
+def annotations_forward(features, Wp, P):
+    """One annotation vector per location of the encoder's last feature map:
+    ``a[n, s] = tanh(grid[n, s] @ Wp + P[s])``.
+
+    The flat features of :class:`CNNEncoder` are in the order (channel, row, column), so
+    ``features.reshape(N, C, S)`` puts the ``C`` channels of location ``s`` (row-major over the ``h x w``
+    map) in column ``s``; ``grid`` is its transpose ``(N, S, C)``. The same ``Wp`` applies at every location
+    (like a 1x1 convolution); ``P[s]`` is a learned vector of location ``s``, which tells the decoder
+    *where* the location is.
+
+    Parameters
+    ----------
+    features : array ``(N, C * S)``
+        Flattened feature maps ``(N, C, h, w)``, ``S = h * w``.
+    Wp : array ``(C, H)``
+    P : array ``(S, H)``
+
+    Returns
+    -------
+    a : array ``(N, S, H)``, each entry in ``(-1, 1)``.
+    """
+    features, Wp, P = _check_annotation_args(features, Wp, P)
+    N, (C, S) = features.shape[0], (Wp.shape[0], P.shape[0])
+    grid = features.reshape(N, C, S).transpose(0, 2, 1)
+    return np.tanh(grid @ Wp + P)
+
+
+def annotations_backward(da, features, Wp, P):
+    """Backward pass of :func:`annotations_forward`.
+
+    Parameters
+    ----------
+    da : array ``(N, S, H)``
+        Gradient of the loss with respect to the annotations.
+    features, Wp, P :
+        The forward pass's arguments.
+
+    Returns
+    -------
+    dfeatures : array ``(N, C * S)``, in the flat order of ``features``.
+    dWp : array ``(C, H)``, summed over the batch and the locations.
+    dP : array ``(S, H)``, summed over the batch.
+    """
+    a = annotations_forward(features, Wp, P)
+    da = check_array("da", da, shape=a.shape, kind="float")
+    N, (C, S) = features.shape[0], (Wp.shape[0], P.shape[0])
+    dz = da * (1 - a ** 2)                                     # (N, S, H)
+    grid = features.reshape(N, C, S).transpose(0, 2, 1)        # (N, S, C)
+    dWp = grid.reshape(N * S, C).T @ dz.reshape(N * S, -1)
+    dgrid = dz @ Wp.T                                          # (N, S, C)
+    return dgrid.transpose(0, 2, 1).reshape(N, C * S), dWp, dz.sum(axis=0)
 
 
 def masked_cross_entropy(logits, targets, pad_id: int = 0):
@@ -124,6 +202,8 @@ class CNNEncoder:
     ----------
     feature_size : int
         ``channels[-1] * (H / 2**B) * (W / 2**B)``, the length of the feature vector of one image.
+    grid_shape : tuple ``(channels[-1], H / 2**B, W / 2**B)``
+        The shape of the last feature map, before flattening (one location per pixel of it).
     layers : list of the layers, in order.
     """
 
@@ -149,6 +229,7 @@ class CNNEncoder:
                             MaxPool2D(2)]
             c_in = c
         self.layers.append(Flatten())
+        self.grid_shape = (c_in, H // scale, W // scale)
         self.feature_size = c_in * (H // scale) * (W // scale)
         self.params, self.grads = _collect(*self.layers)
         self.dtype = np.dtype(dtype)
@@ -202,6 +283,56 @@ class InitState:
         return da @ self.params[0].T
 
 
+class Annotations:
+    """The attention memory of the image: :func:`annotations_forward` as a layer,
+    ``(N, C * S) -> (N, S, H)``, with ``params = [Wp (C, H), P (S, H)]``.
+
+    Parameters
+    ----------
+    channels : int
+        ``C``, the channels of the encoder's last feature map.
+    locations : int
+        ``S = h * w``, its number of locations.
+    hidden_size : int
+        ``H``, the decoder's hidden size (attention compares annotations with decoder states).
+    rng, dtype :
+        Initialisation (``Wp`` scaled by ``1 / sqrt(C)``, ``P`` small and random) and parameter dtype.
+    """
+
+    def __init__(self, channels: int, locations: int, hidden_size: int, *, rng=None, dtype=np.float32):
+        C = _check_size("channels", channels)
+        S = _check_size("locations", locations)
+        H = _check_size("hidden_size", hidden_size)
+        rng = init_rng(rng)
+        Wp = (rng.standard_normal((C, H)) / np.sqrt(C)).astype(dtype)
+        P = (0.1 * rng.standard_normal((S, H))).astype(dtype)
+        self.params = [Wp, P]
+        self.grads = [np.zeros_like(Wp), np.zeros_like(P)]
+        self._cache = None
+
+    def forward(self, features: np.ndarray) -> np.ndarray:
+        Wp, P = self.params
+        features = check_array("features", features, shape=(None, (Wp.shape[0] * P.shape[0], "C * S")),
+                               kind="float")
+        check_same_dtype("features", features, Wp.dtype)
+        N, (C, S) = features.shape[0], (Wp.shape[0], P.shape[0])
+        grid = features.reshape(N, C, S).transpose(0, 2, 1)
+        a = np.tanh(grid @ Wp + P)
+        self._cache = (grid, a)
+        return a
+
+    def backward(self, da: np.ndarray) -> np.ndarray:
+        """Fill ``grads`` and return the gradient with respect to the flat features ``(N, C * S)``."""
+        if self._cache is None:
+            raise RuntimeError("Annotations.backward called before forward")
+        grid, a = self._cache
+        N, S, C = grid.shape
+        dz = da * (1 - a ** 2)
+        np.matmul(grid.reshape(N * S, C).T, dz.reshape(N * S, -1), out=self.grads[0])
+        dz.sum(axis=0, out=self.grads[1])
+        return (dz @ self.params[0].T).transpose(0, 2, 1).reshape(N, C * S)
+
+
 # -------------------------------------------------------------------------------------------------------- model
 class Captioner:
     """CNN encoder + ``tanh`` bridge + LSTM decoder, trained on teacher-forced captions with a masked loss.
@@ -211,9 +342,12 @@ class Captioner:
     vocab_size : int
         ``V``, including ``<pad>``, ``<start>``, ``<end>``.
     image_shape : tuple ``(C, H, W)``
-    conditioning : ``"init"`` or ``"peeky"``
+    conditioning : ``"init"``, ``"peeky"`` or ``"attention"``
         ``"init"``: the image state ``h`` only initialises the LSTM (Show and Tell);
-        ``"peeky"``: it also feeds every step and the output layer (chapter 5's peeky decoder).
+        ``"peeky"``: it also feeds every step and the output layer (chapter 5's peeky decoder);
+        ``"attention"``: ``h`` initialises the LSTM, and every step attends over the annotation vectors of
+        the ``S`` locations of the last feature map and ``h`` (:class:`Annotations`, chapter 5's
+        :class:`~rnnbook.models.seq2seq.AttentionDecoder`; Show, Attend and Tell).
     channels : tuple of int
         Filters of the encoder's conv blocks (:class:`CNNEncoder`).
     embed_size, hidden_size : int
@@ -230,15 +364,17 @@ class Captioner:
 
     Attributes
     ----------
-    params, grads : lists, in the order encoder (if trained), bridge, decoder.
+    params, grads : lists, in the order encoder (if trained), bridge, annotations (with attention), decoder.
+    annotations : Annotations or None
+        The projection of the feature map into annotation vectors (``conditioning="attention"`` only).
     """
 
     def __init__(self, vocab_size: int, image_shape, *, conditioning: str = "init", channels=(8, 16),
                  embed_size: int = 16, hidden_size: int = 64, pad_id: int = 0, encoder: CNNEncoder | None = None,
                  train_encoder: bool = True, rng=None, dtype=np.float32):
         V = _check_size("vocab_size", vocab_size)
-        if conditioning not in ("init", "peeky"):
-            raise ValueError(f"conditioning must be 'init' or 'peeky', got {conditioning!r}")
+        if conditioning not in CONDITIONINGS:
+            raise ValueError(f"conditioning must be 'init', 'peeky' or 'attention', got {conditioning!r}")
         if not isinstance(pad_id, (int, np.integer)) or isinstance(pad_id, bool) or not -1 <= pad_id < V:
             raise ValueError(f"pad_id must be an integer id in [-1, {V}), got {pad_id!r}")
         rng = init_rng(rng)
@@ -252,10 +388,15 @@ class Captioner:
         self.encoder = encoder
         self.train_encoder = bool(train_encoder)
         self.bridge = InitState(encoder.feature_size, hidden_size, rng=rng, dtype=dtype)
-        dec_cls = PeekyDecoder if conditioning == "peeky" else Decoder
+        self.annotations = None
+        if conditioning == "attention":
+            C, h, w = encoder.grid_shape
+            self.annotations = Annotations(C, h * w, hidden_size, rng=rng, dtype=dtype)
+        dec_cls = {"init": Decoder, "peeky": PeekyDecoder, "attention": AttentionDecoder}[conditioning]
         self.decoder = dec_cls(V, embed_size, hidden_size, rng=rng, dtype=dtype)
         self.loss_layer = SoftmaxCrossEntropy(ignore_index=self.pad_id)
-        trained = ([self.encoder] if self.train_encoder else []) + [self.bridge, self.decoder]
+        trained = ([self.encoder] if self.train_encoder else []) + [self.bridge] + (
+            [self.annotations] if self.annotations is not None else []) + [self.decoder]
         self.params, self.grads = _collect(*trained)
 
     def _check(self, images, captions):
@@ -270,26 +411,50 @@ class Captioner:
         return images, captions
 
     def encode(self, images: np.ndarray) -> np.ndarray:
-        """The image state ``h`` ``(N, H)`` that conditions the decoder."""
+        """The image state ``h`` ``(N, H)`` that initialises the decoder (for every conditioning)."""
         return self.bridge.forward(self.encoder.forward(images))
+
+    def _condition(self, images):
+        """What the decoder receives: ``h`` ``(N, H)``, or with attention ``hs_enc`` ``(N, S + 1, H)``
+        (the annotation vectors of the ``S`` locations, then ``h``)."""
+        features = self.encoder.forward(images)
+        h = self.bridge.forward(features)
+        if self.annotations is None:
+            return h
+        return np.concatenate([self.annotations.forward(features), h[:, None, :]], axis=1)
 
     def forward(self, images: np.ndarray, captions: np.ndarray) -> float:
         """Mean masked cross-entropy of predicting ``captions[:, 1:]`` from the images and ``captions[:, :-1]``."""
         images, captions = self._check(images, captions)
-        logits = self.decoder.forward(captions[:, :-1], self.encode(images))
+        logits = self.decoder.forward(captions[:, :-1], self._condition(images))
         return self.loss_layer.forward(logits, captions[:, 1:])
 
     def backward(self) -> None:
         """Fill ``grads`` (after :meth:`forward`)."""
-        dh = self.decoder.backward(self.loss_layer.backward())
-        dfeatures = self.bridge.backward(dh)
+        d = self.decoder.backward(self.loss_layer.backward())
+        if self.annotations is None:
+            dfeatures = self.bridge.backward(d)
+        else:                      # d: (N, S + 1, H); the features feed both the annotations and h
+            dfeatures = self.annotations.backward(d[:, :-1]) + self.bridge.backward(d[:, -1])
         if self.train_encoder:
             self.encoder.backward(dfeatures)
+
+    def attention_weights(self, images: np.ndarray, captions: np.ndarray) -> np.ndarray:
+        """The attention weights ``(N, T, S + 1)`` of the decoder reading ``captions[:, :-1]`` (``<start>``
+        and the words, e.g. its own generated caption): entry ``[n, t, s]`` is the weight of location ``s``
+        (row-major over the last feature map; the last entry is the image state ``h``) when the decoder
+        chooses word ``t + 1``. Only for ``conditioning="attention"``."""
+        if self.annotations is None:
+            raise ValueError(f"attention_weights needs a model with conditioning='attention', this one has "
+                             f"{self.conditioning!r}")
+        images, captions = self._check(images, captions)
+        self.decoder.forward(captions[:, :-1], self._condition(images))
+        return self.decoder.attention.weights.copy()
 
     def start_state(self, images: np.ndarray) -> tuple:
         """The decoder's initial state for a batch of images (the interface of :mod:`rnnbook.decode`)."""
         images = check_array("images", images, ndim=4, kind="float")
-        return self.decoder.start_state(self.encode(images))
+        return self.decoder.start_state(self._condition(images))
 
     def step(self, tokens, state):
         """One decoding step: ``(tokens (B,), state) -> (log_probs (B, V), new state)``."""

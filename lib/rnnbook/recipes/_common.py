@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import pathlib
+import time
 
 
 def check_config(config, configs: dict) -> dict:
@@ -32,3 +34,53 @@ def write_json(path, obj) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj, indent=1) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def log_path(slug: str, config_name: str) -> pathlib.Path:
+    """Where the book keeps the committed log of a recipe's configuration: ``chapters/logs/<slug>_<name>.json``."""
+    return pathlib.Path(__file__).resolve().parents[3] / "chapters" / "logs" / f"{slug}_{config_name}.json"
+
+
+def load_log(path: pathlib.Path, recipe: str, unfinished_hint: str) -> dict:
+    """Read the JSON run log of ``recipe`` (a module name such as ``"rnnbook.recipes.ch04_lm"``) at ``path``.
+
+    Raises ``FileNotFoundError`` saying how to produce the log if it is missing, and ``ValueError`` if it is
+    not valid JSON, not a log of ``recipe``, or the log of an unfinished run (the message ends with
+    ``unfinished_hint``).
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no run log at {path}; produce it with `python -m {recipe} --config long "
+                                f"--out {path}`")
+    try:
+        log = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON ({e})") from None
+    if not isinstance(log, dict) or log.get("recipe") != recipe:
+        raise ValueError(f"{path} is not a log of {recipe}")
+    if not log.get("complete"):
+        raise ValueError(f"{path} is the log of an unfinished run ({len(log.get('runs', []))} runs); "
+                         f"{unfinished_hint}")
+    return log
+
+
+def limit_blas_threads(threads: int) -> None:
+    """Let NumPy's BLAS use at most ``threads`` threads (through threadpoolctl, which comes with scikit-learn;
+    without it, BLAS decides)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=threads, user_api="blas")
+
+
+def finish_log(result: dict, wall_start: float, out) -> dict:
+    """Mark a run log complete: the finishing time and date, the wall-clock seconds since ``wall_start`` (a
+    ``time.perf_counter()`` reading) and ``"complete": True``; write it to ``out`` and return it."""
+    finished = datetime.datetime.now()
+    result["finished"] = finished.isoformat(timespec="seconds")
+    result["date"] = finished.date().isoformat()
+    result["total_seconds"] = round(time.perf_counter() - wall_start, 1)
+    result["complete"] = True
+    write_json(out, result)
+    return result

@@ -38,7 +38,8 @@ from ..data.corpora import stdlib_docstrings_text, train_val_test_split, word_to
 from ..models import LanguageModel
 from ..optim import Adam
 from ..train import evaluate_perplexity, tbptt_batches, train_lm
-from ._common import check_config, write_json
+from . import _common
+from ._common import check_config, limit_blas_threads, write_json
 
 __all__ = ["CONFIGS", "VARIANTS", "variant_settings", "load_data", "unigram_perplexity", "build_model",
            "train_variant", "run", "log_path", "load_log", "main"]
@@ -296,7 +297,7 @@ def run(config_name: str, out=None, *, resume: bool = False, samples: bool = Tru
 
 def log_path(config_name: str = "long") -> pathlib.Path:
     """Where the book keeps the committed log of a configuration: ``chapters/logs/04_lm_<name>.json``."""
-    return pathlib.Path(__file__).resolve().parents[3] / "chapters" / "logs" / f"04_lm_{config_name}.json"
+    return _common.log_path("04_lm", config_name)
 
 
 def load_log(path=None) -> dict:
@@ -305,20 +306,7 @@ def load_log(path=None) -> dict:
     Raises ``FileNotFoundError`` saying how to produce the log if it is missing, and ``ValueError``
     if it is not a complete log of this recipe.
     """
-    path = log_path() if path is None else pathlib.Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no run log at {path}; produce it with `python -m rnnbook.recipes.ch04_lm "
-                                f"--config long --out {path}`")
-    try:
-        log = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON ({e})") from None
-    if not isinstance(log, dict) or log.get("recipe") != "rnnbook.recipes.ch04_lm":
-        raise ValueError(f"{path} is not a log of rnnbook.recipes.ch04_lm")
-    if not log.get("complete"):
-        raise ValueError(f"{path} is the log of an unfinished run ({len(log.get('runs', []))} runs); "
-                         f"finish it with --resume")
-    return log
+    return _common.load_log(log_path() if path is None else path, "rnnbook.recipes.ch04_lm", "finish it with --resume")
 
 
 def main(argv=None) -> int:
@@ -334,11 +322,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS threads (default 1: these matrix products are too small to gain from more)")
     args = parser.parse_args(argv)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(limits=args.threads, user_api="blas")
-    except ImportError:                      # threadpoolctl comes with scikit-learn; without it, BLAS decides
-        pass
+    limit_blas_threads(args.threads)
     result = run(args.config, args.out, resume=args.resume, checkpoint_dir=args.checkpoint_dir,
                  checkpoint_every=args.checkpoint_every)
     print(f"done in {result['total_seconds']:.0f} s" + (f"; log written to {args.out}" if args.out else ""))

@@ -31,7 +31,7 @@ import numpy as np
 from ..data.addition import addition_pairs
 from ..data.pairs import END_ID, START_ID, decode_ids, encode_pairs, pair_vocab
 from ..models.seq2seq import PeekySeq2Seq, Seq2Seq, exact_match, fit_seq2seq
-from ._common import check_config, write_json
+from ._common import check_config, finish_log, limit_blas_threads, write_json
 
 __all__ = ["CONFIGS", "VARIANTS", "load_data", "addition_data", "accuracy", "build_model", "train_variant",
            "beam_vs_greedy", "format_table", "run", "main"]
@@ -220,13 +220,7 @@ def run(config="ci", out=None, *, variants=None, log=print) -> dict:
         result["beam"] = {"variant": config["beam_variant"], "seed": config["beam_seed"],
                           **beam_vs_greedy(beam_model, test_src, data["answers"], data["vocab"],
                                            beam_width=config["beam_width"], max_len=data["max_len"])}
-    finished = datetime.datetime.now()
-    result["finished"] = finished.isoformat(timespec="seconds")
-    result["date"] = finished.date().isoformat()
-    result["total_seconds"] = round(time.perf_counter() - wall, 1)
-    result["complete"] = True
-    write_json(out, result)
-    return result
+    return finish_log(result, wall, out)
 
 
 def main(argv=None) -> int:
@@ -239,11 +233,7 @@ def main(argv=None) -> int:
                         help="BLAS threads (default 1, as in the chapter: these products are small, and one "
                              "thread keeps the results reproducible)")
     args = parser.parse_args(argv)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(limits=args.threads, user_api="blas")
-    except ImportError:                      # threadpoolctl comes with scikit-learn; without it, BLAS decides
-        pass
+    limit_blas_threads(args.threads)
     result = run(args.config, args.out)
     print(format_table({name: [r["final"] for r in result["runs"] if r["variant"] == name]
                         for name in result["summary"]}))
