@@ -36,6 +36,10 @@ CONFIGS = {
     "a": dict(V=10_000, N=20, T=35, D=100, H=100, L=1, dropout=0.0, tie=False),
     "b": dict(V=10_000, N=20, T=35, D=650, H=650, L=2, dropout=0.5, tie=True),
 }
+GPU_CONFIGS = {   # --gpu: (b) and a larger (c), rnnbook on CuPy against PyTorch's cuDNN LSTM
+    "b": CONFIGS["b"],
+    "c": dict(V=10_000, N=128, T=35, D=1024, H=1024, L=2, dropout=0.5, tie=True),
+}
 LR, CLIP = 0.1, 0.25
 PAUSE = 0.3          # seconds of quiet before each block of timed steps (see time_training)
 
@@ -71,7 +75,7 @@ def make_rnnbook(c: dict, seed: int = 0):
 
 
 # ---------------------------------------------------------------- PyTorch
-def make_torch(c: dict, seed: int = 0):
+def make_torch(c: dict, seed: int = 0, device: str = "cpu"):
     import torch
     from torch import nn
     torch.manual_seed(seed)
@@ -93,13 +97,13 @@ def make_torch(c: dict, seed: int = 0):
             self.state = tuple(s.detach() for s in state)
             return self.out(self.drop(h))
 
-    model = Net()
+    model = Net().to(device)
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(seed)
 
     def batch():
-        ids = torch.randint(0, c["V"], (c["N"], c["T"] + 1), generator=gen)
+        ids = torch.randint(0, c["V"], (c["N"], c["T"] + 1), generator=gen).to(device)
         return ids[:, :-1], ids[:, 1:]
 
     def step(x, y):
@@ -301,12 +305,80 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
+def numpy_blas() -> dict:
+    """Which BLAS NumPy uses, which kernels it picked, and whether an environment variable forced them.
+
+    OpenBLAS picks its kernels for the CPU it runs on, unless ``OPENBLAS_CORETYPE`` names a kernel family.
+    Some machines set that variable (for example to get the same float results on every machine of a
+    cluster); on a CPU with AVX-512 a forced ``Haswell`` uses AVX2 kernels, about half as fast on large
+    products, while PyTorch's MKL and oneDNN still use AVX-512. The benchmark reports it, so that a
+    comparison is read with the kernels it was made with.
+    """
+    from threadpoolctl import threadpool_info
+    info = next((i for i in threadpool_info() if i.get("user_api") == "blas" and "numpy" in i.get("filepath", "")),
+                next((i for i in threadpool_info() if i.get("user_api") == "blas"), {}))
+    flags = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        pass
+    return {"library": info.get("internal_api", "unknown"), "version": info.get("version"),
+            "kernels": info.get("architecture"), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+            "cpu_avx512": " avx512f" in flags}
+
+
+def blas_lines(b: dict) -> list[str]:
+    """Header lines describing NumPy's BLAS (and a warning when its kernels were forced below the CPU's)."""
+    how = (f"forced by OPENBLAS_CORETYPE={b['OPENBLAS_CORETYPE']}" if b["OPENBLAS_CORETYPE"]
+           else "chosen by OpenBLAS for this CPU" if b["library"] == "openblas" else "")
+    lines = [f"NumPy's BLAS: {b['library']} {b['version'] or ''}, {b['kernels'] or 'default'} kernels"
+             + (f" ({how})" if how else "")]
+    if b["OPENBLAS_CORETYPE"] and b["cpu_avx512"] and (b["kernels"] or "").lower() in ("haswell", "zen", "sandybridge"):
+        lines.append("note: this CPU has AVX-512 but NumPy runs AVX2 kernels while PyTorch uses AVX-512; "
+                     "run with `env -u OPENBLAS_CORETYPE` to compare like with like")
+    return lines
+
+
+def gpu_benchmark(steps: int) -> dict:
+    """Median ms per training step of (b) and (c): rnnbook on CuPy (``rnnbook.use_gpu()``) against PyTorch
+    with cuDNN, on the same GPU, steps interleaved in blocks and timed with a device synchronisation."""
+    import torch
+    from rnnbook import backend
+    if not backend.use_gpu():
+        raise SystemExit("--gpu needs CuPy and an NVIDIA GPU (see the warning above)")
+    import cupy
+    sync_nb, sync_th = cupy.cuda.Device().synchronize, torch.cuda.synchronize
+    out = {"gpu": torch.cuda.get_device_name(0), "cupy": cupy.__version__, "torch": torch.__version__,
+           "cudnn": torch.backends.cudnn.version(), "training": []}
+    for name, c in GPU_CONFIGS.items():
+        backend.use_gpu()
+        _, nb_batch, nb_step = make_rnnbook(c)
+        backend.use_cpu()
+        _, th_batch, th_step = make_torch(c, device="cuda")
+        times = {"rnnbook": [], "torch": []}
+        for k in range(5 + steps):
+            for impl, batch, step, sync in (("rnnbook", nb_batch, nb_step, sync_nb), ("torch", th_batch, th_step, sync_th)):
+                x, y = batch()
+                sync()
+                t0 = time.perf_counter()
+                step(x, y)
+                sync()
+                if k >= 5:                    # the first steps compile kernels and fill caches
+                    times[impl].append(time.perf_counter() - t0)
+        nb_ms, th_ms = (1e3 * statistics.median(times[i]) for i in ("rnnbook", "torch"))
+        out["training"].append({"config": name, "rnnbook_ms": nb_ms, "torch_ms": th_ms, "ratio": nb_ms / th_ms})
+        out[f"gpu_ratio_{name}"] = nb_ms / th_ms
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ap.add_argument("--steps", type=int, default=20, help="timed steps per implementation and config")
     ap.add_argument("--quick", action="store_true", help="3 steps, no memory or inference runs")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both (default: all cores)")
+    ap.add_argument("--gpu", action="store_true", help="(b) and (c) on an NVIDIA GPU: rnnbook on CuPy against cuDNN")
     ap.add_argument("--out", help="also write the JSON results to this file (e.g. chapters/logs/lstm_lm_benchmark.json)")
     ap.add_argument("--_memory", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -322,15 +394,29 @@ def main(argv=None) -> int:
     import torch
     torch.set_num_threads(args.threads)
     steps = 3 if args.quick else args.steps
-    peak = gemm_gflops()
+    if args.gpu:
+        results = gpu_benchmark(steps)
+        if args.out:
+            from rnnbook.recipes._common import write_json
+            write_json(args.out, results)
+        print(json.dumps(results, indent=2) if args.json else
+              f"{results['gpu']}; CuPy {results['cupy']}, PyTorch {results['torch']}, cuDNN {results['cudnn']}\n"
+              + "\n".join(f"{r['config']}: rnnbook {r['rnnbook_ms']:.1f} ms, PyTorch (cuDNN) {r['torch_ms']:.1f} ms, "
+                          f"ratio {r['ratio']:.2f}" for r in results["training"]))
+        return 0
+    peak_before = gemm_gflops()
     results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                "threads": args.threads, "numpy": np.__version__, "torch": torch.__version__,
-               "date": time.strftime("%Y-%m-%d"), "numpy_gemm_gflops": peak, "steps": steps, "training": [], "inference": [], "memory_mib": {}}
+               "date": time.strftime("%Y-%m-%d"), "numpy_blas": numpy_blas(), "steps": steps, "training": [], "inference": [], "memory_mib": {}}
     for name in CONFIGS:
         r = time_training(name, steps, warmup=2 if args.quick else 3)
-        r["fraction_of_gemm_peak"] = r["rnnbook_gflops"] / peak
         results["training"].append(r)
         results[f"ratio_{name}"] = r["ratio"]
+    # the ceiling is measured before and after the training runs and the larger value kept, so that a
+    # disturbance during one measurement does not make rnnbook look closer to the ceiling than it is
+    peak = results["numpy_gemm_gflops"] = max(peak_before, gemm_gflops())
+    for r in results["training"]:
+        r["fraction_of_gemm_peak"] = r["rnnbook_gflops"] / peak
     results["recurrent_gemm_gflops_b"] = recurrent_gemm_gflops(CONFIGS["b"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")      # PyTorch warns about TF32 on Intel GPUs when oneDNN flags change
@@ -348,6 +434,7 @@ def main(argv=None) -> int:
         print(json.dumps(results, indent=2))
         return 0
     print(f"{results['machine']}, {args.threads} threads; numpy {np.__version__}, torch {torch.__version__}")
+    print("\n".join(blas_lines(results["numpy_blas"])))
     print(f"NumPy float32 GEMM peak: {peak:.0f} GFLOP/s; {steps} timed steps per implementation, medians\n")
     print(f"{'config':<8}{'implementation':<16}{'ms/step':>10}{'GFLOP/s':>10}{'ratio':>8}")
     for r in results["training"]:

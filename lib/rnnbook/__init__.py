@@ -21,11 +21,13 @@ module                 idea
 :mod:`.autograd`       a minimal reverse-mode autodiff engine (appendix)
 ``rnnbook.data``        vocabularies, corpora and generated datasets
 :mod:`.viz`            plots shared by several chapters
+:mod:`.backend`        NumPy or CuPy: ``rnnbook.use_gpu()`` (ch. 4's models on a GPU)
 :mod:`.grading`        the exercise grader (``python -m rnnbook.grade``)
 =====================  ====================================================
 """
 __version__ = "0.1.0"
 
-from . import checkpoint, functions, gradcheck, gru, layers, lstm, optim, rnn, train, viz  # noqa: F401
+from . import backend, checkpoint, functions, gradcheck, gru, layers, lstm, optim, rnn, train, viz  # noqa: F401
+from .backend import use_cpu, use_gpu  # noqa: F401
 from .layers import Affine, Dropout, Embedding, SoftmaxCrossEntropy  # noqa: F401
 from .rnn import TimeRNN  # noqa: F401

@@ -12,15 +12,20 @@ import numpy as np
 __all__ = ["as_array", "check_array", "check_ids", "check_same_dtype"]
 
 
+def _is_array(x) -> bool:
+    """A NumPy array, or a CuPy array on the GPU (see :mod:`rnnbook.backend`)."""
+    return isinstance(x, np.ndarray) or type(x).__module__.startswith("cupy") and hasattr(x, "shape")
+
+
 def _describe(x) -> str:
-    if isinstance(x, np.ndarray):
+    if _is_array(x):
         return f"an array of shape {x.shape} and dtype {x.dtype}"
     return f"a {type(x).__name__}"
 
 
 def as_array(name: str, x) -> np.ndarray:
     """Return ``x`` as an ndarray or raise ``TypeError`` naming ``name``."""
-    if isinstance(x, np.ndarray):
+    if _is_array(x):
         return x
     if isinstance(x, (list, tuple, int, float, np.number)):
         return np.asarray(x)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backend import array_module
+
 
 def project_inputs(xs: np.ndarray, W: np.ndarray) -> np.ndarray:
     """``(N, T, D) @ (D, K)`` -> time-major ``(T, N, K)``, as one ``(T*N, D) @ (D, K)`` product."""
     N, T, D = xs.shape
-    flat = np.ascontiguousarray(xs.transpose(1, 0, 2)).reshape(T * N, D)
+    flat = array_module(xs).ascontiguousarray(xs.transpose(1, 0, 2)).reshape(T * N, D)
     return (flat @ W).reshape(T, N, W.shape[1])
 
 

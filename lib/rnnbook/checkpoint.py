@@ -14,6 +14,8 @@ import zipfile
 
 import numpy as np
 
+from .backend import array_module, to_numpy
+
 __all__ = ["save_model", "load_model", "load_into", "save_training_state", "load_training_state",
            "FORMAT_VERSION"]
 
@@ -58,7 +60,7 @@ def save_model(model, path, **extra) -> pathlib.Path:
     returned by :func:`load_model` with ``return_extra=True``.
     """
     meta = _model_meta(model, extra)
-    return _write(_npz_path(path), meta, {f"param{k}": p for k, p in enumerate(model.params)})
+    return _write(_npz_path(path), meta, {f"param{k}": to_numpy(p) for k, p in enumerate(model.params)})
 
 
 def save_training_state(path, model, optimizer, progress: dict) -> pathlib.Path:
@@ -71,7 +73,7 @@ def save_training_state(path, model, optimizer, progress: dict) -> pathlib.Path:
     loop's counters and history. Used by :func:`rnnbook.train.train_lm`.
     """
     meta = _model_meta(model, {})
-    arrays = {f"param{k}": p for k, p in enumerate(model.params)}
+    arrays = {f"param{k}": to_numpy(p) for k, p in enumerate(model.params)}
     opt = optimizer.state_dict() if hasattr(optimizer, "state_dict") else {}
     for key in ("m", "v"):
         moments = opt.pop(key, None)
@@ -151,7 +153,7 @@ def _copy_params(path, meta: dict, params: list, model) -> None:
             raise ValueError(f"{path}: parameter {k} has shape {src.shape} but the model's is {dst.shape}")
         if src.dtype != dst.dtype:
             raise ValueError(f"{path}: parameter {k} has dtype {src.dtype} but the model's is {dst.dtype}")
-        dst[...] = src
+        dst[...] = array_module(dst).asarray(src)        # onto the model's device
 
 
 def load_model(path, *, return_extra: bool = False):

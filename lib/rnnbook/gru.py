@@ -125,13 +125,12 @@ def _backward_time_major(dhs_t, xs, h0, hs_t, gates_t, Wx, Wh, dh_last=None):
     dax_t = np.empty((T, N, 3 * H), dtype=dtype)
     dah_t = np.empty((T, N, 3 * H), dtype=dtype)
     dh = np.zeros((N, H), dtype=dtype) if dh_last is None else dh_last
-    WhT = Wh.T
     for t in reversed(range(T)):
         g = gates_t[t]
         h_prev = h0 if t == 0 else hs_t[t - 1]
         direct = _step_grads(dhs_t[t] + dh, h_prev, g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:], H,
                              dax_t[t], dah_t[t])
-        dh = direct + dah_t[t] @ WhT
+        dh = direct + (Wh @ dah_t[t].T).T
     h_prev_t = np.concatenate([h0[None], hs_t[:-1]], axis=0).reshape(T * N, H)
     dWh = h_prev_t.T @ dah_t.reshape(T * N, 3 * H)
     dax2 = dax_t.reshape(T * N, 3 * H)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_array, check_ids, check_same_dtype
+from .backend import array_module, scatter_add, to_device
 
 __all__ = ["Affine", "TiedAffine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "init_rng"]
 
@@ -61,8 +62,8 @@ class Affine:
         rng = init_rng(rng)
         W = (rng.standard_normal((in_size, out_size)) / np.sqrt(in_size)).astype(dtype)
         b = np.zeros(out_size, dtype=dtype)
-        self.params = [W, b]
-        self.grads = [np.zeros_like(W), np.zeros_like(b)]
+        self.params = [to_device(W), to_device(b)]          # on the GPU after rnnbook.use_gpu()
+        self.grads = [array_module(p).zeros_like(p) for p in self.params]
         self._x = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -84,7 +85,7 @@ class Affine:
         W, _ = self.params
         x2 = self._x.reshape(-1, W.shape[0])
         d2 = dout.reshape(-1, W.shape[1])
-        np.matmul(x2.T, d2, out=self.grads[0])
+        array_module(d2).matmul(x2.T, d2, out=self.grads[0])
         d2.sum(axis=0, out=self.grads[1])
         return (d2 @ W.T).reshape(self._x.shape)
 
@@ -107,8 +108,9 @@ class TiedAffine:
             raise TypeError(f"TiedAffine needs the Embedding whose matrix it shares, got {type(embedding).__name__}")
         self.embedding = embedding
         E = embedding.params[0]
-        self.params = [np.zeros(E.shape[0], dtype=E.dtype)]
-        self.grads = [np.zeros_like(self.params[0])]
+        xp = array_module(E)
+        self.params = [xp.zeros(E.shape[0], dtype=E.dtype)]
+        self.grads = [xp.zeros_like(self.params[0])]
         self._x = None
         self._dE = None
 
@@ -155,14 +157,14 @@ class Embedding:
         embed_size = _check_size("embed_size", embed_size)
         rng = init_rng(rng)
         W = (rng.standard_normal((vocab_size, embed_size)) * 0.1).astype(dtype)
-        self.params = [W]
-        self.grads = [np.zeros_like(W)]
+        self.params = [to_device(W)]                        # on the GPU after rnnbook.use_gpu()
+        self.grads = [array_module(self.params[0]).zeros_like(self.params[0])]
         self._ids = None
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
         """Return ``W[ids]``."""
         W = self.params[0]
-        ids = check_ids("ids", ids, W.shape[0])
+        ids = array_module(W).asarray(check_ids("ids", ids, W.shape[0]))   # token ids go where W is
         self._ids = ids
         return W[ids]
 
@@ -177,7 +179,7 @@ class Embedding:
             raise RuntimeError("Embedding.backward called before forward")
         dW = self.grads[0]
         dW[...] = 0
-        np.add.at(dW, self._ids.reshape(-1), dout.reshape(-1, dW.shape[1]))
+        scatter_add(dW, self._ids.reshape(-1), dout.reshape(-1, dW.shape[1]))   # np.add.at (cupyx on the GPU)
         return None
 
 
@@ -207,21 +209,22 @@ class SoftmaxCrossEntropy:
                 f"axis), got {targets.shape}")
         V = logits.shape[-1]
         check_ids("targets", targets, V, allow=(self.ignore_index,))
+        xp = array_module(logits)
         x = logits.reshape(-1, V)
-        t = targets.reshape(-1)
+        t = xp.asarray(targets).reshape(-1)                 # targets go where the logits are
         mask = t != self.ignore_index
         count = int(mask.sum())
         if count == 0:
             raise ValueError("every target is ignore_index (padding): there is nothing to compute a loss on")
         # softmax, computed once and kept for backward
         p = x - x.max(axis=1, keepdims=True)
-        np.exp(p, out=p)
+        xp.exp(p, out=p)
         p /= p.sum(axis=1, keepdims=True)
-        rows = np.arange(t.size)
-        safe_t = np.where(mask, t, 0)
+        rows = xp.arange(t.size)
+        safe_t = xp.where(mask, t, 0)
         picked = p[rows, safe_t]
         # log of a probability that underflowed to 0 would be -inf: floor it at the dtype's tiny
-        nll = -np.log(np.maximum(picked, np.finfo(p.dtype).tiny))
+        nll = -xp.log(xp.maximum(picked, np.finfo(p.dtype).tiny))
         loss = float(nll[mask].sum() / count)
         self._cache = (p, safe_t, mask, count, logits.shape)
         return loss
@@ -230,9 +233,10 @@ class SoftmaxCrossEntropy:
         if self._cache is None:
             raise RuntimeError("SoftmaxCrossEntropy.backward called before forward")
         p, t, mask, count, shape = self._cache
-        dx = p.copy()
-        dx[np.arange(t.size), t] -= 1
-        dx *= (mask * (dout / count)).astype(dx.dtype)[:, None]
+        scale = (mask * (dout / count)).astype(p.dtype)           # 0 at padding, dout / count elsewhere
+        rows = array_module(p).arange(t.size)
+        dx = p * scale[:, None]                                   # (p - onehot) * scale, in one pass ...
+        dx[rows, t] = (p[rows, t] - 1) * scale                    # ... with the target entries fixed up
         return dx.reshape(shape)
 
 
@@ -256,7 +260,14 @@ class Dropout:
         if not train or self.p == 0.0:
             self._mask = None
             return x
-        keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
+        dtype = np.float64 if x.dtype == np.float64 else np.float32
+        xp = array_module(x)
+        if getattr(xp, "__name__", "") == "cupy":
+            # on the GPU, drawn there by CuPy's generator, seeded from this layer's NumPy generator:
+            # reproducible for a seed, but not the same masks as on the CPU
+            keep = xp.random.default_rng(int(self.rng.integers(2 ** 63))).random(x.shape, dtype=dtype)
+        else:
+            keep = xp.asarray(self.rng.random(x.shape, dtype=dtype))
         self._mask = (keep >= self.p).astype(x.dtype) / x.dtype.type(1.0 - self.p)
         return x * self._mask
 

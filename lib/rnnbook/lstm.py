@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_gate_weights, check_array, check_same_dtype
+from .backend import array_module, lstm_kernels, to_device
 from ._timemajor import input_gradient, project_inputs
 from .layers import _check_size, init_rng
 
@@ -158,20 +159,24 @@ def _forward_time_major(xs, h0, c0, Wx, Wh, b, fixed):
     """Fused forward pass. Returns time-major ``hs_t``, ``cs_t`` (T, N, H) and ``acts_t`` (T, N, 4H)."""
     N, T, D = xs.shape
     H = Wh.shape[0]
+    xp = array_module(xs)                         # numpy, or cupy on the GPU (rnnbook.backend)
+    fused = None if fixed else lstm_kernels(xp)   # one GPU kernel per step for the elementwise work
     acts_t = project_inputs(xs, Wx)               # (T, N, 4H): every input projection in one GEMM
     acts_t += b
-    hs_t = np.empty((T, N, H), dtype=acts_t.dtype)
-    cs_t = np.empty((T, N, H), dtype=acts_t.dtype)
-    h, c = h0, c0
+    hs_t = xp.empty((T, N, H), dtype=acts_t.dtype)
+    cs_t = xp.empty((T, N, H), dtype=acts_t.dtype)
+    h = h0
     for t in range(T):
         a = acts_t[t]
         a += h @ Wh                               # the only matrix product inside the loop
+        c_prev, c, h = c0 if t == 0 else cs_t[t - 1], cs_t[t], hs_t[t]
+        if fused is not None:
+            fused[0](c_prev, a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:], c, h)
+            continue
         _activate(a, H, fixed)
-        c = cs_t[t]
-        np.multiply(a[:, :H], c0 if t == 0 else cs_t[t - 1], out=c)
+        xp.multiply(a[:, :H], c_prev, out=c)
         c += a[:, H:2 * H] * a[:, 2 * H:3 * H]
-        h = hs_t[t]
-        np.tanh(c, out=h)
+        xp.tanh(c, out=h)
         h *= a[:, 3 * H:]
     return hs_t, cs_t, acts_t
 
@@ -181,16 +186,25 @@ def _backward_time_major(dhs_t, xs, h0, c0, hs_t, cs_t, acts_t, Wx, Wh, fixed, d
     T, N, H = hs_t.shape
     D = xs.shape[2]
     dtype = hs_t.dtype
-    da_t = np.empty((T, N, 4 * H), dtype=dtype)
-    dh = np.zeros((N, H), dtype=dtype) if dh_last is None else dh_last
-    dc = np.zeros((N, H), dtype=dtype) if dc_last is None else dc_last
-    WhT = Wh.T
+    xp = array_module(hs_t)
+    fused = None if fixed else lstm_kernels(xp)
+    da_t = xp.empty((T, N, 4 * H), dtype=dtype)
+    dh = xp.zeros((N, H), dtype=dtype) if dh_last is None else dh_last
+    dc = xp.zeros((N, H), dtype=dtype) if dc_last is None else dc_last
     for t in reversed(range(T)):
         c_prev = c0 if t == 0 else cs_t[t - 1]
-        dc = _gate_grads(dhs_t[t] + dh, dc, c_prev, acts_t[t], np.tanh(cs_t[t]), H, fixed, da_t[t])
-        dh = da_t[t] @ WhT                        # the only matrix product inside the loop
+        if fused is not None:
+            a, da = acts_t[t], da_t[t]
+            blocks = [slice(k * H, (k + 1) * H) for k in range(4)]
+            dc_prev = xp.empty_like(dc)
+            fused[1](*(a[:, s] for s in blocks), c_prev, cs_t[t], dhs_t[t] + dh, dc,
+                     *(da[:, s] for s in blocks), dc_prev)
+            dc = dc_prev
+        else:
+            dc = _gate_grads(dhs_t[t] + dh, dc, c_prev, acts_t[t], xp.tanh(cs_t[t]), H, fixed, da_t[t])
+        dh = (Wh @ da_t[t].T).T                   # = da_t[t] @ Wh.T, the only product inside the loop
     da2 = da_t.reshape(T * N, 4 * H)
-    h_prev_t = np.concatenate([h0[None], hs_t[:-1]], axis=0).reshape(T * N, H)
+    h_prev_t = xp.concatenate([h0[None], hs_t[:-1]], axis=0).reshape(T * N, H)
     dWh = h_prev_t.T @ da2
     dWx = xs.transpose(1, 0, 2).reshape(T * N, D).T @ da2
     db = da2.sum(axis=0)
@@ -296,8 +310,8 @@ class TimeLSTM:
         Wh = (rng.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(dtype)
         b = np.zeros(4 * H, dtype=dtype)
         b[:H] = forget_bias
-        self.params = [Wx, Wh, b]
-        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.params = [to_device(Wx), to_device(Wh), to_device(b)]   # on the GPU after rnnbook.use_gpu()
+        self.grads = [array_module(p).zeros_like(p) for p in self.params]
         self.stateful = stateful
         self.h = self.c = self.cs = None
         self.dh0 = self.dc0 = None
@@ -322,12 +336,13 @@ class TimeLSTM:
             raise ValueError("xs has no time steps (T = 0)")
         carry = self.stateful and self.h is not None and self.h.shape == (N, H)
         state = ((N, "batch size N from xs"), (H, "hidden size H"))
+        xp = array_module(Wx)
         if h0 is None:
-            h0 = self.h if carry else np.zeros((N, H), dtype=Wx.dtype)
+            h0 = self.h if carry else xp.zeros((N, H), dtype=Wx.dtype)
         else:
             h0 = check_array("h0", h0, shape=state, kind="float")
         if c0 is None:
-            c0 = self.c if carry else np.zeros((N, H), dtype=Wx.dtype)
+            c0 = self.c if carry else xp.zeros((N, H), dtype=Wx.dtype)
         else:
             c0 = check_array("c0", c0, shape=state, kind="float")
         hs_t, cs_t, acts_t = _forward_time_major(xs, h0, c0, Wx, Wh, b, self.fixed_gates)

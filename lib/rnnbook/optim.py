@@ -7,32 +7,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backend import array_module
+
 __all__ = ["SGD", "Adam", "clip_grad_norm", "global_norm"]
 
 
-_NORM_BLOCK = 1 << 15     # elements per block in _sum_of_squares: a 256 KiB float64 buffer, fits in cache
+_NORM_BLOCK = 1 << 16     # elements per block in _sum_of_squares
 
 
 def _sum_of_squares(g: np.ndarray) -> float:
-    """``sum(g ** 2)`` accumulated in float64, block by block.
+    """``sum(g ** 2)``: each block of 65,536 entries by one BLAS dot product, the blocks summed in float64.
 
-    Squaring a float32 gradient of millions of entries in float64 at once would allocate a temporary twice
-    its size; copying one cache-sized block at a time into a float64 buffer and taking a dot product
-    gives the same sum (up to the rounding order) several times faster.
+    A float32 dot product over millions of entries would lose digits to rounding, and squaring the
+    whole gradient in float64 would allocate a temporary twice its size and run several times slower.
+    Within one block the rounding error is negligible (relative error about 1e-7 for float32, well
+    below what clipping needs), and the float64 sum of the blocks keeps it from growing with size.
     """
     flat = g.reshape(-1)
-    buf = np.empty(min(_NORM_BLOCK, flat.size), dtype=np.float64)
-    total = 0.0
-    for start in range(0, flat.size, _NORM_BLOCK):
-        block = buf[:min(_NORM_BLOCK, flat.size - start)]
-        block[...] = flat[start:start + _NORM_BLOCK]
-        total += float(block @ block)
-    return total
+    if array_module(flat) is not np:                       # on the GPU: one reduction, in float64
+        return float((flat.astype("float64") ** 2).sum())
+    return sum(float(np.dot(block, block)) for block in
+               (flat[start:start + _NORM_BLOCK] for start in range(0, flat.size, _NORM_BLOCK)))
 
 
 def global_norm(grads) -> float:
-    """The L2 norm of all gradients taken together, as if concatenated into one vector (float64 sums)."""
-    return float(np.sqrt(sum(_sum_of_squares(np.asarray(g)) for g in grads)))
+    """The L2 norm of all gradients taken together, as if concatenated into one vector (see ``_sum_of_squares``)."""
+    return float(np.sqrt(sum(_sum_of_squares(g if hasattr(g, "reshape") else np.asarray(g)) for g in grads)))
 
 
 def clip_grad_norm(grads, max_norm: float) -> float:

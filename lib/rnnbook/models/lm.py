@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_ids
+from ..backend import array_module
 from ..layers import Affine, Dropout, Embedding, SoftmaxCrossEntropy, TiedAffine, init_rng
 from ..rnn import TimeRNN
 
@@ -124,7 +125,7 @@ class LanguageModel:
         for layer, st in zip(self.recurrent, states):
             layer.reset_state()
             for k, v in st.items():
-                setattr(layer, k, np.array(v, dtype=layer.params[0].dtype))
+                setattr(layer, k, array_module(layer.params[0]).asarray(v, dtype=layer.params[0].dtype))
 
 
 class RNNLM(LanguageModel):

@@ -1,0 +1,163 @@
+"""Where the arrays live: NumPy on the CPU (always), or CuPy on an NVIDIA GPU when asked.
+
+CuPy mirrors NumPy's API, so a layer written against an *array module* ``xp`` runs on
+either: it asks :func:`array_module` which module owns its input (``numpy`` or
+``cupy``) and creates every new array with that module (``xp.empty``, ``xp.zeros``).
+Nothing in ``rnnbook`` imports CuPy unless you ask for the GPU.
+
+**The switch.** ``rnnbook.use_gpu()`` (or the environment variable ``RNNBOOK_DEVICE=gpu`` when
+``rnnbook`` is imported) makes the parameters of every layer created *afterwards* CuPy
+arrays on the current GPU. Parameters are initialised by NumPy's generator first and
+then copied, so a seed gives the same initial weights on both devices. Token ids and
+targets may stay NumPy arrays: the layers copy them to the device. When CuPy or a GPU
+is missing, ``use_gpu()`` says why in a ``RuntimeWarning`` and ``rnnbook`` stays on
+NumPy. ``use_cpu()`` switches back; :func:`to_numpy` copies any array to the host.
+
+**What runs on the GPU:** the language-model path of chapter 4 (``Embedding``,
+``Dropout``, ``TimeLSTM``, ``Affine``, ``TiedAffine``, ``SoftmaxCrossEntropy``, ``SGD``,
+``clip_grad_norm``, and ``LanguageModel`` built from them). The other models are
+NumPy-only. Dropout masks are drawn on the GPU by CuPy's generator, seeded from the
+layer's NumPy generator: reproducible for a seed, but not the same masks as on the CPU.
+On CuPy, the elementwise work of one LSTM time step (three sigmoids, two
+tanh, the cell and hidden updates; and its backward) is one fused kernel
+(:func:`lstm_kernels`), because on a GPU the cost of launching many tiny kernels, not
+the arithmetic, dominates a small time step.
+
+**Status.** The CPU path is what the book's tests run everywhere; a stand-in device module in
+``tests/test_backend.py`` checks that no array of the language-model path is created on the
+host by mistake. ``tests/test_gpu.py`` (kernels against the NumPy formulas, a gradient check on
+the GPU, CPU/GPU agreement) and ``benchmarks/lstm_lm.py --gpu`` run only where CuPy finds a GPU.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+__all__ = ["use_gpu", "use_cpu", "gpu_enabled", "array_module", "to_device", "to_numpy", "scatter_add",
+           "lstm_kernels"]
+
+_device_xp = None        # the CuPy module while the GPU is switched on, else None
+
+
+def _load_cupy():
+    """Import CuPy and check that it sees a GPU; return ``(cupy, None)`` or ``(None, reason)``."""
+    try:
+        import cupy
+    except ImportError as e:
+        return None, (f"CuPy is not installed ({e}); install the build for your CUDA version, "
+                      f"e.g. `pip install cupy-cuda12x`")
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:                      # CUDA driver missing or broken: CuPy raises its own error types
+        return None, f"CuPy cannot reach a GPU ({type(e).__name__}: {e})"
+    if count < 1:
+        return None, "CuPy found no GPU on this machine"
+    return cupy, None
+
+
+def use_gpu() -> bool:
+    """Create the parameters of layers made from now on on the GPU (CuPy). Returns whether it is on.
+
+    Without CuPy or a GPU this warns, with the reason, and keeps NumPy.
+    """
+    global _device_xp
+    cupy, reason = _load_cupy()
+    if cupy is None:
+        warnings.warn(f"rnnbook.use_gpu(): {reason}. rnnbook keeps running on the CPU with NumPy.",
+                      RuntimeWarning, stacklevel=2)
+        _device_xp = None
+        return False
+    _device_xp = cupy
+    return True
+
+
+def use_cpu() -> None:
+    """Create the parameters of layers made from now on as NumPy arrays (the default)."""
+    global _device_xp
+    _device_xp = None
+
+
+def gpu_enabled() -> bool:
+    """Whether :func:`use_gpu` is in effect."""
+    return _device_xp is not None
+
+
+def array_module(*arrays):
+    """The module that owns the arrays: CuPy if any of them is a CuPy array, else NumPy."""
+    for a in arrays:
+        module = type(a).__module__
+        if module.startswith("cupy"):
+            import cupy
+            return cupy
+        if _device_xp is not None and isinstance(a, _device_xp.ndarray):   # a stand-in device module (tests)
+            return _device_xp
+    return np
+
+
+def to_device(array):
+    """A new parameter array on the current device: unchanged on the CPU, copied to the GPU after ``use_gpu()``."""
+    return array if _device_xp is None else _device_xp.asarray(array)
+
+
+def to_numpy(array) -> np.ndarray:
+    """Copy an array (NumPy or CuPy) to a NumPy array on the host."""
+    if hasattr(array, "get") and type(array).__module__.startswith("cupy"):
+        return array.get()
+    return np.asarray(array)
+
+
+def scatter_add(target, indices, values) -> None:
+    """``target[indices] += values``, adding repeated indices (``np.add.at``; ``cupyx.scatter_add`` on CuPy)."""
+    if type(target).__module__.startswith("cupy"):
+        import cupyx
+        cupyx.scatter_add(target, indices, values)
+    else:
+        array_module(target).add.at(target, indices, values)
+
+
+_kernels = None
+
+
+def lstm_kernels(xp):
+    """The fused LSTM step kernels ``(forward, backward)`` for CuPy, or ``None`` for any other module.
+
+    ``forward(c_prev, af, ai, ag, ao, c, h)`` activates the gate pre-activations in place
+    (``af``... are the four ``(N, H)`` column blocks of the step's ``(N, 4H)`` array) and
+    writes ``c`` and ``h``. ``backward(gf, gi, gg, go, c_prev, c, dh, dc_next, df, di, dg, do, dc_prev)``
+    writes the gradients at the four pre-activations and at ``c_prev``. The formulas are
+    those of ``rnnbook.lstm._activate`` and ``rnnbook.lstm._gate_grads``.
+    (``i`` and ``n`` are reserved names in CuPy kernels, hence the ``g`` prefixes.)
+    """
+    global _kernels
+    if getattr(xp, "__name__", "") != "cupy":
+        return None
+    if _kernels is None:
+        forward = xp.ElementwiseKernel(
+            "T c_prev", "T gf, T gi, T gg, T go, T c, T h",
+            """
+            gf = 1 / (1 + exp(-gf));
+            gi = 1 / (1 + exp(-gi));
+            gg = tanh(gg);
+            go = 1 / (1 + exp(-go));
+            c = gf * c_prev + gi * gg;
+            h = go * tanh(c);
+            """, "rnnbook_lstm_step_forward")
+        backward = xp.ElementwiseKernel(
+            "T gf, T gi, T gg, T go, T c_prev, T c, T dh, T dc_next", "T df, T di, T dg, T d_o, T dc_prev",
+            """
+            T tc = tanh(c);
+            T dc = dc_next + dh * go * (1 - tc * tc);
+            df = dc * c_prev * gf * (1 - gf);
+            di = dc * gg * gi * (1 - gi);
+            dg = dc * gi * (1 - gg * gg);
+            d_o = dh * tc * go * (1 - go);
+            dc_prev = dc * gf;
+            """, "rnnbook_lstm_step_backward")
+        _kernels = (forward, backward)
+    return _kernels
+
+
+if os.environ.get("RNNBOOK_DEVICE", "").lower() in ("gpu", "cuda", "cupy"):
+    use_gpu()
