@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backend import is_cupy_array
+
 __all__ = ["as_array", "check_array", "check_ids", "check_same_dtype"]
 
 
 def _is_array(x) -> bool:
     """A NumPy array, or a CuPy array on the GPU (see :mod:`rnnbook.backend`)."""
-    return isinstance(x, np.ndarray) or type(x).__module__.startswith("cupy") and hasattr(x, "shape")
+    return isinstance(x, np.ndarray) or is_cupy_array(x) and hasattr(x, "shape")
 
 
 def _describe(x) -> str:

@@ -35,8 +35,8 @@ import warnings
 
 import numpy as np
 
-__all__ = ["use_gpu", "use_cpu", "gpu_enabled", "array_module", "to_device", "to_numpy", "scatter_add",
-           "lstm_kernels"]
+__all__ = ["use_gpu", "use_cpu", "gpu_enabled", "is_cupy", "is_cupy_array", "array_module", "to_device",
+           "to_numpy", "scatter_add", "lstm_kernels"]
 
 _device_xp = None        # the CuPy module while the GPU is switched on, else None
 
@@ -84,11 +84,20 @@ def gpu_enabled() -> bool:
     return _device_xp is not None
 
 
+def is_cupy_array(x) -> bool:
+    """Whether ``x`` is a CuPy array (tested by its type's module, so CuPy is never imported here)."""
+    return type(x).__module__.startswith("cupy")
+
+
+def is_cupy(xp) -> bool:
+    """Whether the array module ``xp`` is CuPy."""
+    return getattr(xp, "__name__", "") == "cupy"
+
+
 def array_module(*arrays):
     """The module that owns the arrays: CuPy if any of them is a CuPy array, else NumPy."""
     for a in arrays:
-        module = type(a).__module__
-        if module.startswith("cupy"):
+        if is_cupy_array(a):
             import cupy
             return cupy
         if _device_xp is not None and isinstance(a, _device_xp.ndarray):   # a stand-in device module (tests)
@@ -103,14 +112,14 @@ def to_device(array):
 
 def to_numpy(array) -> np.ndarray:
     """Copy an array (NumPy or CuPy) to a NumPy array on the host."""
-    if hasattr(array, "get") and type(array).__module__.startswith("cupy"):
+    if is_cupy_array(array):
         return array.get()
     return np.asarray(array)
 
 
 def scatter_add(target, indices, values) -> None:
     """``target[indices] += values``, adding repeated indices (``np.add.at``; ``cupyx.scatter_add`` on CuPy)."""
-    if type(target).__module__.startswith("cupy"):
+    if is_cupy_array(target):
         import cupyx
         cupyx.scatter_add(target, indices, values)
     else:
@@ -131,7 +140,7 @@ def lstm_kernels(xp):
     (``i`` and ``n`` are reserved names in CuPy kernels, hence the ``g`` prefixes.)
     """
     global _kernels
-    if getattr(xp, "__name__", "") != "cupy":
+    if not is_cupy(xp):
         return None
     if _kernels is None:
         forward = xp.ElementwiseKernel(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_array, check_ids, check_same_dtype
-from .backend import array_module, scatter_add, to_device
+from .backend import array_module, is_cupy, scatter_add, to_device
 
 __all__ = ["Affine", "TiedAffine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "init_rng"]
 
@@ -262,7 +262,7 @@ class Dropout:
             return x
         dtype = np.float64 if x.dtype == np.float64 else np.float32
         xp = array_module(x)
-        if getattr(xp, "__name__", "") == "cupy":
+        if is_cupy(xp):
             # on the GPU, drawn there by CuPy's generator, seeded from this layer's NumPy generator:
             # reproducible for a seed, but not the same masks as on the CPU
             keep = xp.random.default_rng(int(self.rng.integers(2 ** 63))).random(x.shape, dtype=dtype)

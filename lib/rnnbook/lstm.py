@@ -189,13 +189,13 @@ def _backward_time_major(dhs_t, xs, h0, c0, hs_t, cs_t, acts_t, Wx, Wh, fixed, d
     xp = array_module(hs_t)
     fused = None if fixed else lstm_kernels(xp)
     da_t = xp.empty((T, N, 4 * H), dtype=dtype)
+    blocks = [slice(k * H, (k + 1) * H) for k in range(4)]        # the gates' columns, for the fused kernel
     dh = xp.zeros((N, H), dtype=dtype) if dh_last is None else dh_last
     dc = xp.zeros((N, H), dtype=dtype) if dc_last is None else dc_last
     for t in reversed(range(T)):
         c_prev = c0 if t == 0 else cs_t[t - 1]
         if fused is not None:
             a, da = acts_t[t], da_t[t]
-            blocks = [slice(k * H, (k + 1) * H) for k in range(4)]
             dc_prev = xp.empty_like(dc)
             fused[1](*(a[:, s] for s in blocks), c_prev, cs_t[t], dhs_t[t] + dh, dc,
                      *(da[:, s] for s in blocks), dc_prev)

@@ -5,7 +5,10 @@ import copy
 import datetime
 import json
 import pathlib
+import platform
 import time
+
+import numpy as np
 
 
 def check_config(config, configs: dict) -> dict:
@@ -23,6 +26,15 @@ def check_config(config, configs: dict) -> dict:
     if missing:
         raise ValueError(f"config lacks the key(s) {missing}")
     return config
+
+
+def new_log(recipe: str, config_name: str, config: dict, configs: dict) -> dict:
+    """The fields a recipe's run log starts with: which recipe and configuration, the command that reproduces
+    it (for a named configuration), the Python and NumPy versions, the start time, and ``"complete": False``."""
+    return {"recipe": recipe, "config_name": config_name, "config": config,
+            "command": f"python -m {recipe} --config {config_name}" if config_name in configs else None,
+            "python": platform.python_version(), "numpy": np.__version__,
+            "started": datetime.datetime.now().isoformat(timespec="seconds"), "complete": False}
 
 
 def write_json(path, obj) -> None:

@@ -20,9 +20,7 @@ by hand; the chapter reads and quotes its committed log.
 from __future__ import annotations
 
 import argparse
-import datetime
 import pathlib
-import platform
 import sys
 import time
 
@@ -31,7 +29,7 @@ import numpy as np
 from ..data.addition import addition_pairs
 from ..data.pairs import END_ID, START_ID, decode_ids, encode_pairs, pair_vocab
 from ..models.seq2seq import PeekySeq2Seq, Seq2Seq, exact_match, fit_seq2seq
-from ._common import check_config, finish_log, limit_blas_threads, write_json
+from ._common import check_config, finish_log, limit_blas_threads, new_log, write_json
 
 __all__ = ["CONFIGS", "VARIANTS", "load_data", "addition_data", "accuracy", "build_model", "train_variant",
            "beam_vs_greedy", "format_table", "run", "main"]
@@ -186,20 +184,15 @@ def run(config="ci", out=None, *, variants=None, log=print) -> dict:
     for name in names:
         _check_variant(name)
     say = log or (lambda msg: None)
-    started, wall = datetime.datetime.now(), time.perf_counter()
+    result, wall = new_log("rnnbook.recipes.ch05_seq2seq", config_name, config, CONFIGS), time.perf_counter()
     data = load_data(config)
-    result = {
-        "recipe": "rnnbook.recipes.ch05_seq2seq", "config_name": config_name, "config": config,
-        "command": (f"python -m rnnbook.recipes.ch05_seq2seq --config {config_name}"
-                    if config_name in CONFIGS else None),
-        "python": platform.python_version(), "numpy": np.__version__,
-        "started": started.isoformat(timespec="seconds"), "complete": False,
+    result.update({
         "data": {"train_questions": len(data["train"]), "test_questions": len(data["test"]),
                  "vocab_size": len(data["vocab"])},
         "variants": {n: {"model": VARIANTS[n][0].__name__, "reverse": VARIANTS[n][1]} for n in names},
         "std": "standard deviation over the seeds, ddof=0",
         "runs": [], "summary": {}, "beam": None,
-    }
+    })
     say(f"config {config_name}: {len(data['train'])} training and {len(data['test'])} held-out questions, "
         f"{len(names)} variant(s) x {len(config['seeds'])} seed(s), {config['epochs']} epochs")
     beam_model = None

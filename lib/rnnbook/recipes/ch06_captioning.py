@@ -27,9 +27,7 @@ by hand; the chapter reads and quotes its committed log.
 from __future__ import annotations
 
 import argparse
-import datetime
 import pathlib
-import platform
 import sys
 import time
 
@@ -40,7 +38,7 @@ from ..data.captions import (END_ID, HELD_OUT, START_ID, attribute_accuracy, cap
                              digit_captions, encode_captions, shape_captions)
 from ..models.captioner import CONDITIONINGS, Captioner, caption_images, fit_captioner
 from . import _common
-from ._common import check_config, finish_log, limit_blas_threads, write_json
+from ._common import check_config, finish_log, limit_blas_threads, new_log, write_json
 
 __all__ = ["CONFIGS", "TASKS", "load_task", "build_model", "predict", "caption_scores", "train_model", "run",
            "summarize", "format_table", "log_path", "load_log", "main"]
@@ -253,16 +251,11 @@ def run(config="ci", out=None, *, tasks=None, conditionings=None, log=print) -> 
             if c not in CONDITIONINGS:
                 raise ValueError(f"unknown conditioning {c!r}; known: {list(CONDITIONINGS)}")
     say = log or (lambda msg: None)
-    started, wall = datetime.datetime.now(), time.perf_counter()
-    result = {
-        "recipe": "rnnbook.recipes.ch06_captioning", "config_name": config_name, "config": config,
-        "command": (f"python -m rnnbook.recipes.ch06_captioning --config {config_name}"
-                    if config_name in CONFIGS else None),
-        "python": platform.python_version(), "numpy": np.__version__,
-        "started": started.isoformat(timespec="seconds"), "complete": False,
+    result, wall = new_log("rnnbook.recipes.ch06_captioning", config_name, config, CONFIGS), time.perf_counter()
+    result.update({
         "data": {}, "std": "standard deviation over the seeds, ddof=0",
         "runs": [], "summary": {},
-    }
+    })
     for task in tasks:
         cfg = config[task]
         data = load_task(config, task)
