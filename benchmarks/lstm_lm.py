@@ -315,8 +315,8 @@ def numpy_blas() -> dict:
     comparison is read with the kernels it was made with.
     """
     from threadpoolctl import threadpool_info
-    info = next((i for i in threadpool_info() if i.get("user_api") == "blas" and "numpy" in i.get("filepath", "")),
-                next((i for i in threadpool_info() if i.get("user_api") == "blas"), {}))
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    info = next((i for i in blas if "numpy" in i.get("filepath", "")), blas[0] if blas else {})
     flags = ""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -342,7 +342,7 @@ def blas_lines(b: dict) -> list[str]:
 
 def gpu_benchmark(steps: int) -> dict:
     """Median ms per training step of (b) and (c): rnnbook on CuPy (``rnnbook.use_gpu()``) against PyTorch
-    with cuDNN, on the same GPU, steps interleaved in blocks and timed with a device synchronisation."""
+    with cuDNN, on the same GPU, alternating step by step, each step timed between two device synchronisations."""
     import torch
     from rnnbook import backend
     if not backend.use_gpu():
@@ -392,13 +392,12 @@ def main(argv=None) -> int:
         _memory_child(impl, args._memory[1], int(args._memory[2]))
         return 0
     import torch
+    from rnnbook.recipes._common import write_json      # writes nothing when --out is not given
     torch.set_num_threads(args.threads)
     steps = 3 if args.quick else args.steps
     if args.gpu:
         results = gpu_benchmark(steps)
-        if args.out:
-            from rnnbook.recipes._common import write_json
-            write_json(args.out, results)
+        write_json(args.out, results)
         print(json.dumps(results, indent=2) if args.json else
               f"{results['gpu']}; CuPy {results['cupy']}, PyTorch {results['torch']}, cuDNN {results['cudnn']}\n"
               + "\n".join(f"{r['config']}: rnnbook {r['rnnbook_ms']:.1f} ms, PyTorch (cuDNN) {r['torch_ms']:.1f} ms, "
@@ -427,9 +426,7 @@ def main(argv=None) -> int:
         results["memory_ratio_b"] = results["memory_mib"]["rnnbook"] / results["memory_mib"]["torch"]
         for name in CONFIGS:
             results["inference"].append(time_inference(name, 1000))
-    if args.out:
-        from rnnbook.recipes._common import write_json
-        write_json(args.out, results)
+    write_json(args.out, results)
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
