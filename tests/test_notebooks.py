@@ -22,18 +22,50 @@ SETUP_TAGS = ["hide-cell"]
 WIDGET_TAGS = ["remove-output", "nbval-ignore-output"]
 
 
-def setup_source() -> str:
+# Notebooks whose training would gain from a GPU: their setup cell says how to switch it on.
+GPU_NOTEBOOKS = {"chapters/04_lm.ipynb"}
+
+
+def setup_source(path: pathlib.Path | None = None) -> str:
+    """The setup cell of the notebook at ``path``: on a Python without ``rnnbook`` (Colab, a bare Jupyter) it
+    clones the book from ``repository.url`` in _config.yml (or ``$RNNBOOK_REPO_URL``) and installs ``rnnbook``
+    from the clone without its dependencies, then asks pip for the dependencies, which installs the missing
+    ones and leaves alone every package already installed at a version that satisfies the lower bound."""
     url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-    return (
-        "# Setup for Colab, or any Python without the book's library: fetch the book and install rnnbook with\n"
-        "# the pinned requirements. In a local checkout or on Binder rnnbook is installed and this does nothing.\n"
-        "import importlib.util, subprocess, sys\n"
+    source = (
+        "# Setup for Colab, or any Python without the book's library: clone the book and install rnnbook from it,\n"
+        "# adding only the packages it needs that are missing (those already installed at a version rnnbook supports\n"
+        "# stay as they are). Locally and on Binder rnnbook is installed already and this cell does nothing.\n"
+        "import importlib.util\n"
         "if importlib.util.find_spec(\"rnnbook\") is None:\n"
-        f"    subprocess.run([\"git\", \"clone\", \"--depth\", \"1\", \"{url}\", \"rnnbook-book\"], check=True)\n"
-        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"-r\", \"requirements.txt\"],\n"
-        "                   cwd=\"rnnbook-book\", check=True)\n"
-        "    sys.path.insert(0, \"rnnbook-book/lib\")"
+        "    import importlib, importlib.metadata as metadata, os, subprocess, sys, time\n"
+        "    start = time.perf_counter()\n"
+        f"    url = os.environ.get(\"RNNBOOK_REPO_URL\", \"{url}\")\n"
+        "    if not os.path.isdir(\"rnnbook-book\"):\n"
+        "        subprocess.run([\"git\", \"clone\", \"-q\", \"--depth\", \"1\", url, \"rnnbook-book\"], check=True)\n"
+        "    def installed():\n"
+        "        return {d.metadata[\"Name\"].lower(): d.version for d in metadata.distributions()}\n"
+        "    before = installed()\n"
+        "    pip = [sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"--disable-pip-version-check\"]\n"
+        "    subprocess.run(pip + [\"--no-deps\", \"./rnnbook-book\"], check=True)\n"
+        "    importlib.invalidate_caches()\n"
+        "    needs = [r for r in metadata.requires(\"rnnbook\") if \"extra ==\" not in r]   # e.g. \"numpy>=2.2\"\n"
+        "    subprocess.run(pip + needs, check=True)        # pip skips each requirement already satisfied\n"
+        "    importlib.invalidate_caches()\n"
+        "    after = installed()\n"
+        "    added = [f\"{n} {v}\" for n, v in after.items() if n not in before and n != \"rnnbook\"]\n"
+        "    upgraded = [f\"{n} {before[n]} -> {v}\" for n, v in after.items() if n in before and before[n] != v]\n"
+        "    print(f\"Setup: installed rnnbook {after['rnnbook']} from {url} in {time.perf_counter() - start:.0f} s; \"\n"
+        "          f\"added {', '.join(added) or 'nothing else'}; upgraded {', '.join(upgraded) or 'nothing'}.\")"
     )
+    if path is not None and path.resolve().relative_to(ROOT).as_posix() in GPU_NOTEBOOKS:
+        source += (
+            "\n# With an NVIDIA GPU (Colab: Runtime > Change runtime type; its GPU runtimes ship CuPy), uncomment the\n"
+            "# next line to train this chapter's language models on it. Without CuPy or a GPU, rnnbook says why in a\n"
+            "# warning and stays on NumPy.\n"
+            "# import rnnbook; rnnbook.use_gpu()"
+        )
+    return source
 
 
 def is_setup_cell(cell) -> bool:
@@ -54,7 +86,7 @@ def test_setup_cell_is_first_and_in_sync_with_config(path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and is_setup_cell(code[0]), f"{path.name}: the first code cell must be the setup cell " \
                                             f"(run `python tests/test_notebooks.py --fix`)"
-    assert code[0].source == setup_source(), f"{path.name}: setup cell is out of date with _config.yml (--fix)"
+    assert code[0].source == setup_source(path), f"{path.name}: setup cell is out of date with _config.yml (--fix)"
     assert set(SETUP_TAGS) <= set(code[0].metadata.get("tags", []))
 
 
@@ -92,11 +124,11 @@ def fix_all() -> None:
         code = [c for c in nb.cells if c.cell_type == "code"]
         if code and is_setup_cell(code[0]):
             cell = code[0]
-            if cell.source != setup_source():
-                cell.source = setup_source()
+            if cell.source != setup_source(path):
+                cell.source = setup_source(path)
                 changed = True
         else:
-            cell = nbformat.v4.new_code_cell(setup_source())
+            cell = nbformat.v4.new_code_cell(setup_source(path))
             cell["id"] = "setup"
             first_code = nb.cells.index(code[0]) if code else len(nb.cells)
             nb.cells.insert(first_code, cell)
