@@ -81,6 +81,15 @@ def test_runtime_set_is_older_than_the_pins_and_exercises_every_lower_bound():
         assert tested[name] != pins.get(name), f"{name}: the simulated runtime must differ from the pins"
 
 
+def test_binder_runs_the_python_ci_tests_with():
+    """Binder (repo2docker) takes its Python version from runtime.txt, one line ``python-X.Y``: the version
+    the workflow builds and tests the book with."""
+    runtime = (ROOT / "runtime.txt").read_text().strip()
+    tested = set(re.findall(r'python-version:\s*"([0-9.]+)"', (ROOT / ".github/workflows/book.yml").read_text()))
+    assert re.fullmatch(r"python-\d+\.\d+", runtime), f"runtime.txt: {runtime!r} is not python-X.Y"
+    assert tested == {runtime.removeprefix("python-")}, f"runtime.txt says {runtime}, the workflow tests {tested}"
+
+
 def _python(venv: pathlib.Path) -> pathlib.Path:
     return venv / "bin" / "python"
 
@@ -148,8 +157,8 @@ def kernel_env(venv: pathlib.Path, wheels: pathlib.Path, repo_url: str, jupyter:
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [str(_python(venv)), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "fresh runtime", "language": "python"}))
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "MPLBACKEND", "VIRTUAL_ENV") and not k.startswith("PIP_")}
+    dropped = ("PYTHONPATH", "PYTHONHOME", "MPLBACKEND", "VIRTUAL_ENV")
+    env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith(("PIP_", "RNNBOOK_"))}
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(venv),
                JUPYTER_PATH=str(jupyter), IPYTHONDIR=str(jupyter / "ipython"), RNNBOOK_REPO_URL=repo_url,
                PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheels), PIP_CONFIG_FILE=os.devnull,
@@ -164,10 +173,10 @@ def run_notebook(path: pathlib.Path, workdir: pathlib.Path, env: dict) -> nbform
     return nb
 
 
-def grader_finds_solutions(venv: pathlib.Path) -> bool:
-    """Whether the installed rnnbook's grader finds the solutions notebooks without being told where."""
+def grader_finds_solutions(venv: pathlib.Path, workdir: pathlib.Path) -> bool:
+    """Whether the installed rnnbook's grader, run in ``workdir``, finds the solutions without being told where."""
     code = "from rnnbook.grading import solutions_dir; print(solutions_dir().joinpath('05_seq2seq.ipynb').is_file())"
-    result = subprocess.run([_python(venv), "-c", code], capture_output=True, text=True)
+    result = subprocess.run([_python(venv), "-c", code], cwd=workdir, capture_output=True, text=True)
     return result.stdout.strip() == "True"
 
 
@@ -190,7 +199,7 @@ def test_notebooks_run_in_a_fresh_runtime_and_change_nothing_installed(tmp_path,
     workdir.mkdir()
 
     first = run_notebook(ROOT / NOTEBOOKS[0], workdir, env)
-    if not grader_finds_solutions(venv):
+    if not grader_finds_solutions(venv, workdir):
         # The installed package does not carry the solutions yet (issue 26 item 5 ships them as package data):
         # point the grader at the clone's solutions/, the documented override.
         monkeypatch.setenv("RNNBOOK_SOLUTIONS", str(workdir / "rnnbook-book" / "solutions"))
