@@ -118,6 +118,7 @@ class Question:
     options: Sequence = ()
     rtol: float = 1e-3
     atol: float = 1e-8
+    library = None                 # (not a field) questions have no library twin
 
     def __post_init__(self):
         if self.kind not in ("number", "shape", "choice"):
