@@ -34,6 +34,7 @@ import os
 import pathlib
 import re
 
+import threading
 import types
 
 from .core import HINT_AFTER, Exercise, Question, Result, grade_question, run_exercise
@@ -107,6 +108,7 @@ def exercises_for(chapter: str) -> list:
 
 
 _REFERENCE_CACHE: dict = {}
+_REFERENCE_LOCK = threading.Lock()
 
 
 def graded_cells(path) -> list[str]:
@@ -122,8 +124,13 @@ def reference_namespace(chapter: str, path=None) -> dict:
     chapter = _chapter_id(chapter)
     path = pathlib.Path(path) if path else find_solutions(chapter)
     key = (chapter, str(path.resolve()))
-    if key in _REFERENCE_CACHE:
+    with _REFERENCE_LOCK:
+        if key not in _REFERENCE_CACHE:
+            _REFERENCE_CACHE[key] = _load_references(chapter, path)
         return _REFERENCE_CACHE[key]
+
+
+def _load_references(chapter: str, path: pathlib.Path) -> dict:
     ns: dict = {"__name__": f"rnnbook_solutions_{chapter}"}
     for i, src in enumerate(graded_cells(path)):
         exec(compile(src, f"{path.name}[graded cell {i}]", "exec"), ns)
@@ -131,7 +138,6 @@ def reference_namespace(chapter: str, path=None) -> dict:
                if (not callable(ns.get(ex.name)) if isinstance(ex, Exercise) else ex.name not in ns)]
     if missing:
         raise RuntimeError(f"{path} defines no graded function or answer {missing}: tag their cells 'graded'")
-    _REFERENCE_CACHE[key] = ns
     return ns
 
 

@@ -240,7 +240,7 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
             names = ", ".join(f"`{d}`" for d in broken)
             r.feedback += f"\n  (graded with the reference {names}, since yours does not pass yet: fix {names} first)"
     report = {
-        "notebook": str(path), "chapter": chapter,
+        "notebook": str(path), "chapter": chapter, "solutions": str(ref_path),
         "score": sum(r.score for r in results.values()),
         "max_score": sum(r.max_score for r in results.values()),
         "exercises": [results[ex.name].as_dict() for ex in specs],
