@@ -50,8 +50,9 @@ def _cached_venv() -> pathlib.Path:
 
 def test_an_installed_wheel_grades_to_full_marks(tmp_path):
     src = tmp_path / "src"          # build from a copy: no build/ folder left in the checkout
+    src.mkdir()
     for name in ("pyproject.toml", "setup.py", "README.md"):
-        shutil.copy(ROOT / name, src / name) if src.exists() else (src.mkdir(), shutil.copy(ROOT / name, src / name))
+        shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "lib", src / "lib", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(ROOT / "solutions", src / "solutions")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
