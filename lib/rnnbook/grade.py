@@ -15,7 +15,7 @@ An autograder archive for Gradescope::
 
 The grader process loads the references and builds the inputs first; the learner's notebook runs in a
 separate, sandboxed kernel that only returns what the learner's functions return; the comparison and
-the report happen here (:mod:`rnnbook.grading.session`). The notebook file is only read, never written.
+the report happen here (``rnnbook.grading.session``). The notebook file is only read, never written.
 """
 from __future__ import annotations
 
@@ -26,6 +26,15 @@ import sys
 
 from . import grading
 from .grading.sandbox import Limits
+
+
+def grade_file(path, *, chapter: str | None = None, solutions=None, limits: Limits | None = None,
+               sandbox: bool | None = None) -> dict:
+    """Grade the notebook at ``path`` the trusted way and return the report (a dict: ``notebook``,
+    ``chapter``, ``score``, ``max_score``, ``exercises``, ``sandbox``, ``notes``, ...); see
+    ``rnnbook.grading.session.grade_notebook``."""
+    from .grading.session import grade_notebook
+    return grade_notebook(path, chapter=chapter, solutions=solutions, limits=limits, sandbox=sandbox)
 
 
 def _limits(args) -> Limits:
@@ -83,9 +92,8 @@ def main(argv=None) -> int:
             return gradescope.grade_to_results(target, pathlib.Path(args.results), chapter=args.chapter,
                                                solutions=args.solutions, limits=_limits(args),
                                                sandbox=False if args.no_sandbox else None)
-        from .grading.session import grade_notebook
-        report = grade_notebook(target, chapter=args.chapter, solutions=args.solutions, limits=_limits(args),
-                                sandbox=False if args.no_sandbox else None)
+        report = grade_file(target, chapter=args.chapter, solutions=args.solutions, limits=_limits(args),
+                            sandbox=False if args.no_sandbox else None)
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

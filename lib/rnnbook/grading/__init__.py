@@ -1,7 +1,7 @@
 """Automatic grading of the exercise notebooks against the solutions notebooks.
 
 Each chapter ``NN_slug`` has a module ``rnnbook.grading.chNN_slug`` with a list
-``EXERCISES`` of :class:`Exercise` specs. The *reference* implementation of
+``EXERCISES`` of ``Exercise`` specs. The *reference* implementation of
 each exercise is read from the code cells tagged ``graded`` in
 ``solutions/NN_slug.ipynb``: the solutions notebook is the single source of
 truth.
@@ -18,11 +18,11 @@ In a notebook::
 ``grader.check`` is feedback in the learner's own kernel, not the grade. The grade comes from the
 command line, where the grader process loads the references and builds the inputs first, runs the
 learner's notebook in a separate (sandboxed) process that only returns what the learner's functions
-return, and compares those values itself (:mod:`rnnbook.grading.session`)::
+return, and compares those values itself (``rnnbook.grading.session``)::
 
     python -m rnnbook.grade exercises/01_rnn.ipynb [--json]
 
-Where the references are found (:func:`find_solutions`): ``--solutions DIR``, then ``$RNNBOOK_SOLUTIONS``,
+Where the references are found (``find_solutions``): ``--solutions DIR``, then ``$RNNBOOK_SOLUTIONS``,
 then the copy shipped inside the installed package (``rnnbook/_solutions``), then a ``solutions/`` folder
 next to the graded notebook's folder, then the repository's ``solutions/``.
 """
@@ -76,7 +76,7 @@ def find_solutions(chapter: str, solutions=None, notebook=None) -> pathlib.Path:
 
 
 def solutions_dir() -> pathlib.Path:
-    """The first folder of :func:`find_solutions`'s search that exists."""
+    """The first folder of ``find_solutions``'s search that exists."""
     places = _solution_places()
     for _, folder in places:
         if folder.is_dir():
@@ -102,7 +102,7 @@ def _chapter_id(chapter: str) -> str:
 
 
 def exercises_for(chapter: str) -> list:
-    """The graded items of a chapter: :class:`Exercise` (functions) and :class:`Question` (values)."""
+    """The graded items of a chapter: ``Exercise`` (functions) and ``Question`` (values)."""
     chapter = _chapter_id(chapter)
     return list(importlib.import_module(f"{__name__}.ch{chapter}").EXERCISES)
 
@@ -120,7 +120,7 @@ def graded_cells(path) -> list[str]:
 
 def reference_namespace(chapter: str, path=None) -> dict:
     """Execute the ``graded`` cells of the chapter's solutions notebook (``path``, or found by
-    :func:`find_solutions`) and return their namespace: the reference functions and answers."""
+    ``find_solutions``) and return their namespace: the reference functions and answers."""
     chapter = _chapter_id(chapter)
     path = pathlib.Path(path) if path else find_solutions(chapter)
     key = (chapter, str(path.resolve()))
@@ -142,7 +142,7 @@ def _load_references(chapter: str, path: pathlib.Path) -> dict:
 
 
 def reference_functions(chapter: str) -> dict:
-    """The reference namespace of a chapter, found by :func:`find_solutions`."""
+    """The reference namespace of a chapter, found by ``find_solutions``."""
     return reference_namespace(chapter)
 
 

@@ -1,7 +1,7 @@
 """Comparing a learner's answers with the reference ones, with feedback that diagnoses before it tells.
 
-A chapter's spec module (``rnnbook.grading.chNN_slug``) lists ``EXERCISES``: :class:`Exercise` for a
-graded function and :class:`Question` for a graded value. Both are defined in the solutions notebook in
+A chapter's spec module (``rnnbook.grading.chNN_slug``) lists ``EXERCISES``: ``Exercise`` for a
+graded function and ``Question`` for a graded value. Both are defined in the solutions notebook in
 code cells tagged ``graded``: a function by its ``def``, a question by an assignment of its answer::
 
     # solutions/NN_slug.ipynb, a cell tagged "graded"
@@ -19,8 +19,8 @@ code cells tagged ``graded``: a function by its ``def``, a question by an assign
 exactly) or ``"choice"`` (one of ``options``, compared exactly). A question left at ``...`` scores 0 as
 "not answered"; after any attempt the feedback explains the right answer.
 
-The comparison (:func:`evaluate`) runs in the grader, on plain data the learner's kernel sent back; the
-in-notebook :class:`rnnbook.grading.Grader` runs the same comparison in the learner's own kernel, as
+The comparison (``evaluate``) runs in the grader, on plain data the learner's kernel sent back; the
+in-notebook ``rnnbook.grading.Grader`` runs the same comparison in the learner's own kernel, as
 feedback. Hints come in steps: ``nudge`` first (and on the command line), the full ``hint`` (usually the
 formula) once the same exercise failed ``HINT_AFTER`` times in a notebook session.
 """
@@ -76,7 +76,7 @@ class Exercise:
         For an output whose last axis holds blocks side by side (the LSTM's 4H gate columns), the block
         names in order, e.g. ``{"db": ("f", "i", "g", "o")}``: feedback names the block of a wrong column.
     library:
-        Dotted path of the :mod:`rnnbook` function that the solution must agree
+        Dotted path of the ``rnnbook`` function that the solution must agree
         with (checked by the test suite, so the book and the library never drift). A learner's
         function that is, calls or wraps it scores 0: the exercise asks for their own work.
     time_limit:
@@ -388,7 +388,7 @@ def run_exercise(ex: Exercise, learner: Callable | None, reference: Callable, *,
     """Grade ``learner`` against ``reference`` on the exercise's seeded cases, both in this process.
 
     This is the in-notebook feedback path (and the test suite's); the command-line grader runs the
-    learner's function in a separate kernel and calls :func:`evaluate` itself. Never raises because of
+    learner's function in a separate kernel and calls ``evaluate`` itself. Never raises because of
     the learner's code: every problem becomes feedback.
     """
     if learner is None:
@@ -426,7 +426,7 @@ def run_exercise(ex: Exercise, learner: Callable | None, reference: Callable, *,
 
 
 def grade_question(q: Question, reference, answer) -> Result:
-    """Judge an answer to a :class:`Question` (in the grader, on plain data)."""
+    """Judge an answer to a ``Question`` (in the grader, on plain data)."""
     shown = f"the answer is {reference!r}: {q.explanation}"
     if answer is Ellipsis or answer is None or getattr(answer, "type_name", None) in ("missing", "ellipsis"):
         return Result(q.name, 0, q.points, f"not answered yet ({q.prompt})", "not implemented")

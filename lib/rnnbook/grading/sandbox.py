@@ -56,7 +56,9 @@ def sandbox_available() -> bool:
 
 
 def _bwrap_args(workdir: str, hide: list) -> list:
-    args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+    here = os.path.abspath(__file__)
+    private_tmp = not any(p.startswith("/tmp/") for p in (os.path.abspath(sys.prefix), here))
+    args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *(["--tmpfs", "/tmp"] if private_tmp else []),
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-user",
             "--die-with-parent", "--new-session"]
     for h in hide:
