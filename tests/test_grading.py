@@ -187,11 +187,11 @@ def test_cli_skips_a_cell_that_kills_the_kernel_and_grades_the_rest(tmp_path):
 
 
 def test_cli_rejects_bad_paths_with_a_message(tmp_path):
+    unknown = tmp_path / "99_unknown.ipynb"
+    unknown.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     for args, msg in [(["nope/01_rnn.ipynb"], "no notebook at"),
-                      ([str(tmp_path / "99_unknown.ipynb")], None)]:
-        if msg is None:
-            pathlib.Path(args[0]).write_text("{}")
-            msg = "no graded exercises for '99_unknown'"
+                      ([str(unknown)], "cannot tell which chapter"),
+                      ([str(unknown), "--chapter", "99_unknown"], "no graded exercises for '99_unknown'")]:
         proc = subprocess.run([sys.executable, "-m", "rnnbook.grade", *args], capture_output=True, text=True,
                               cwd=ROOT, timeout=60)
         assert proc.returncode == 2 and msg in proc.stderr and "Traceback" not in proc.stderr
