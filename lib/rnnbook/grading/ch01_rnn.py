@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Exercise
+from .core import Exercise, Question
 
 
 def _one_hot_cases(rng):
@@ -77,4 +77,10 @@ EXERCISES = [
         hint="Loop over t = 0..T-1, feeding xs[:, t, :] and the previous state (h0 at t = 0) to the step "
              "function, and store each new state in hs[:, t, :]. If only time 0 is right, the state is "
              "not being carried from one step to the next."),
+    Question(
+        name="q_rnn_params", points=1, kind="number",
+        prompt="how many trainable numbers an RNN layer with D = 3 and H = 4 holds in Wx, Wh and b",
+        explanation="Wx is (D, H) = 3 x 4 = 12, Wh is (H, H) = 4 x 4 = 16 and b is (H,) = 4, so 32; the count "
+                    "does not depend on the batch size N or the sequence length T, because the same weights are "
+                    "used at every time step."),
 ]

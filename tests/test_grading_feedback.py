@@ -1,0 +1,109 @@
+"""Feedback that diagnoses before it tells: every output judged, gate blocks named, nudge before the
+formula, code that rebuilds a large case, fair grading of dependent functions, graded questions."""
+import contextlib
+import io
+
+import numpy as np
+
+from rnnbook import grading
+from rnnbook.grading.core import HINT_AFTER, Question, grade_question, run_exercise
+
+
+def spec(chapter, name):
+    return {e.name: e for e in grading.exercises_for(chapter)}[name]
+
+
+def ref(chapter, name):
+    return grading.reference_functions(chapter)[name]
+
+
+def buggy_backward(bug):
+    """The reference LSTM step backward with one planted bug."""
+    good = ref("03_lstm", "lstm_step_backward")
+
+    def lstm_step_backward(dh_next, dc_next, x, h_prev, c_prev, Wx, Wh, b):
+        dx, dh_prev, dc_prev, dWx, dWh, db = good(dh_next, dc_next, x, h_prev, c_prev, Wx, Wh, b)
+        H = h_prev.shape[1]
+        if bug == "g block":
+            dWx, dWh, db = dWx.copy(), dWh.copy(), db.copy()
+            dWx[:, 2 * H:3 * H] *= 2
+            dWh[:, 2 * H:3 * H] *= 2
+            db[2 * H:3 * H] *= 2
+        elif bug == "dc_prev":
+            dc_prev = dc_prev * 0
+        return dx, dh_prev, dc_prev, dWx, dWh, db
+    return lstm_step_backward
+
+
+def test_every_output_is_judged_and_gate_blocks_are_named():
+    r = run_exercise(spec("03_lstm", "lstm_step_backward"), buggy_backward("g block"),
+                     ref("03_lstm", "lstm_step_backward"))
+    assert r.score == 0
+    assert "3 of 6 outputs are wrong: dWx, dWh, db (right: dx, dh_prev, dc_prev)" in r.feedback
+    assert "gate block g (columns [2H:3H])" in r.feedback
+    r2 = run_exercise(spec("03_lstm", "lstm_step_backward"), buggy_backward("dc_prev"),
+                      ref("03_lstm", "lstm_step_backward"))
+    assert "1 of 6 outputs are wrong: dc_prev" in r2.feedback and r2.feedback != r.feedback
+
+
+def test_nudge_first_formula_after_repeated_failures():
+    ex = spec("03_lstm", "lstm_step_backward")
+    first = run_exercise(ex, buggy_backward("dc_prev"), ref("03_lstm", "lstm_step_backward"), attempt=1)
+    later = run_exercise(ex, buggy_backward("dc_prev"), ref("03_lstm", "lstm_step_backward"), attempt=HINT_AFTER)
+    assert "nudge:" in first.feedback and "dc_prev = dc * f" not in first.feedback
+    assert "hint:" in later.feedback and "dc_prev = dc * f" in later.feedback
+
+    grader = grading.Grader("03_lstm")
+    out = []
+    for _ in range(HINT_AFTER):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            grader.check(buggy_backward("dc_prev"))
+        out.append(buf.getvalue())
+    assert "nudge:" in out[0] and "hint:" in out[-1]
+
+
+def test_large_failing_cases_print_code_that_rebuilds_them():
+    ex = spec("03_lstm", "lstm_forward")
+    good = ref("03_lstm", "lstm_forward")
+
+    def lstm_forward(xs, h0, c0, Wx, Wh, b):
+        hs, cs = good(xs, h0, c0, Wx, Wh, b)
+        if xs.shape[1] > 2:
+            hs = hs + 1
+        return hs, cs
+    r = run_exercise(ex, lstm_forward, good, chapter="03_lstm")
+    assert "rebuild_case('03_lstm', 'lstm_forward', 2)" in r.feedback
+    kwargs = grading.rebuild_case("03_lstm", "lstm_forward", 2)
+    assert np.array_equal(kwargs["xs"], ex.make_cases()[1]["xs"])
+
+
+def test_dependent_function_is_graded_with_the_reference_dependency():
+    g = grading.Grader("03_lstm")
+    ns = {"np": np}
+    exec("def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):\n    return h_prev, c_prev\n", ns)
+    exec(
+        "def lstm_forward(xs, h0, c0, Wx, Wh, b):\n"
+        "    hs, cs, h, c = [], [], h0, c0\n"
+        "    for t in range(xs.shape[1]):\n"
+        "        h, c = lstm_step_forward(xs[:, t], h, c, Wx, Wh, b)\n"
+        "        hs.append(h); cs.append(c)\n"
+        "    return np.stack(hs, 1), np.stack(cs, 1)\n", ns)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        g.check(ns["lstm_forward"])
+    assert g.last_result.status == "passed"
+    assert "fix `lstm_step_forward` first" in buf.getvalue()
+
+
+def test_questions_number_shape_choice():
+    q = Question("q", 1, "shape", "shape of dWh", "dWh is (H, 4H).")
+    assert grade_question(q, (4, 16), (4, 16)).score == 1
+    r = grade_question(q, (4, 16), (16, 4))
+    assert r.score == 0 and "the answer is (4, 16): dWh is (H, 4H)." in r.feedback
+    assert grade_question(q, (4, 16), Ellipsis).status == "not implemented"
+    q = Question("q", 1, "choice", "which gate", "the forget gate carries memory.", options=("f", "i", "g", "o"))
+    assert grade_question(q, "f", "f").score == 1
+    assert "should be one of" in grade_question(q, "f", "x").feedback
+    q = Question("q", 2, "number", "params", "12 + 16 + 4.")
+    assert grade_question(q, 32, 32.0).score == 2 and grade_question(q, 32, 33).score == 0
