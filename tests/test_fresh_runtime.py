@@ -8,8 +8,9 @@ the test checks that the setup cell installed rnnbook and what was missing, and 
 
 pip works offline here: the packages the setup cell may install (tqdm at its lower bound, and setuptools to
 build rnnbook) come from a local folder of wheels (``PIP_NO_INDEX``, ``PIP_FIND_LINKS``). The environment and
-the wheels are built once (a few minutes, from PyPI) under ``.cache/fresh-runtime/``, keyed on the versions;
-later runs only remove what the previous run installed.
+the wheels are built once (a few minutes, from PyPI) under ``$RNNBOOK_TEST_CACHE/fresh-runtime/`` (default
+``~/.cache/rnnbook-tests``, shared with the wheel-install test of the grader, so that a fresh clone on the same
+machine reuses it), keyed on the versions; later runs only remove what the previous run installed.
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ PREINSTALLED = {"numpy": "2.2.6", "matplotlib": "3.9.4", "ipykernel": "6.29.5", 
 # What pip may fetch while the setup cell runs (from a local folder): the missing dependency at its lower
 # bound, and the build backend pyproject.toml asks for.
 WHEELS = {"tqdm": "4.66.0", "setuptools": "84.2.1"}
-CACHE = ROOT / ".cache" / "fresh-runtime"
+CACHE = pathlib.Path(os.environ.get("RNNBOOK_TEST_CACHE", pathlib.Path.home() / ".cache" / "rnnbook-tests")) \
+    / "fresh-runtime"
 SETUP_LINE = re.compile(r"^Setup: installed rnnbook \S+ from (?P<url>\S+) in (?P<seconds>\d+) s; "
                         r"added (?P<added>.*); upgraded (?P<upgraded>.*)\.$")
 
