@@ -11,7 +11,28 @@ import numpy as np
 
 from .backend import is_cupy_array
 
-__all__ = ["as_array", "check_array", "check_ids", "check_same_dtype"]
+__all__ = ["as_array", "check_array", "check_ids", "check_same_dtype", "check_positive_int", "check_id",
+           "check_gate_weights"]
+
+
+def check_positive_int(name: str, value) -> int:
+    """Return ``value`` as an ``int`` if it is a positive integer (``bool`` is not), else raise ``ValueError``.
+
+    >>> check_positive_int("hidden_size", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: hidden_size must be a positive integer, got 0
+    """
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_id(name: str, value, low: int, high: int) -> int:
+    """Return ``value`` as an ``int`` if it is an integer id in ``[low, high)``, else raise ``ValueError``."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not low <= value < high:
+        raise ValueError(f"{name} must be an integer id in [{low}, {high}), got {value!r}")
+    return int(value)
 
 
 def _is_array(x) -> bool:

@@ -40,7 +40,7 @@ from ..conv import Conv2D, Flatten, MaxPool2D, ReLU
 from ..data.captions import END_ID, START_ID
 from ..decode import beam_search, greedy_decode
 from ..layers import SoftmaxCrossEntropy, _check_size, init_rng
-from ..optim import Adam, clip_grad_norm
+from ..train import fit_minibatches
 from .seq2seq import AttentionDecoder, Decoder, PeekyDecoder
 
 __all__ = ["init_state_forward", "init_state_backward", "annotations_forward", "annotations_backward",
@@ -472,7 +472,7 @@ class Captioner:
 # ------------------------------------------------------------------------------------------------------ training
 def fit_captioner(model: Captioner, images: np.ndarray, captions: np.ndarray, *, epochs: int, batch_size: int = 64,
                   lr: float = 3e-3, max_norm: float = 5.0, seed: int = 0, evaluate=None, log=None) -> dict:
-    """Train ``model`` with Adam on shuffled minibatches.
+    """Train ``model`` with Adam on shuffled minibatches (:func:`rnnbook.train.fit_minibatches`).
 
     Parameters
     ----------
@@ -496,31 +496,9 @@ def fit_captioner(model: Captioner, images: np.ndarray, captions: np.ndarray, *,
     if images.shape[0] != captions.shape[0]:
         raise ValueError(f"images and captions must have the same number of rows, got {images.shape[0]} and "
                          f"{captions.shape[0]}")
-    epochs = _check_size("epochs", epochs)
-    batch_size = _check_size("batch_size", batch_size)
-    dtype = model.params[0].dtype
-    rng = np.random.default_rng(seed)
-    opt = Adam(lr)
-    history = {"loss": [], "score": []}
-    N = images.shape[0]
-    for epoch in range(epochs):
-        order = rng.permutation(N)
-        total, count = 0.0, 0
-        for i in range(0, N, batch_size):
-            idx = order[i:i + batch_size]
-            loss = model.forward(images[idx].astype(dtype, copy=False), captions[idx])
-            model.backward()
-            clip_grad_norm(model.grads, max_norm)
-            opt.update(model.params, model.grads)
-            total += loss * len(idx)
-            count += len(idx)
-        history["loss"].append(total / count)
-        if evaluate is not None:
-            history["score"].append(float(evaluate(model)))
-        if log is not None:
-            extra = f", score {history['score'][-1]:.3f}" if evaluate is not None else ""
-            log(f"epoch {epoch + 1}: loss {history['loss'][-1]:.3f}{extra}")
-    return history
+    return fit_minibatches(model, (images, captions), epochs=epochs, batch_size=batch_size, lr=lr,
+                           max_norm=max_norm, seed=seed, evaluate=evaluate, log=log,
+                           dtypes=(model.params[0].dtype, None))
 
 
 def caption_images(model: Captioner, images: np.ndarray, max_len: int, *, beam_width: int = 1,

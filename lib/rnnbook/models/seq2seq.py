@@ -28,7 +28,7 @@ from ..decode import beam_search, greedy_decode
 from ..functions import log_softmax
 from ..layers import Affine, Embedding, SoftmaxCrossEntropy, _check_size, init_rng
 from ..lstm import TimeLSTM, lstm_step_forward
-from ..optim import Adam, clip_grad_norm
+from ..train import fit_minibatches
 
 __all__ = ["encoder_forward", "peek_concat", "peek_concat_backward", "Encoder", "Decoder", "PeekyDecoder",
            "AttentionDecoder", "Seq2Seq", "PeekySeq2Seq", "AttentionSeq2Seq", "fit_seq2seq", "exact_match"]
@@ -315,7 +315,7 @@ def exact_match(pred: list[str], truth: list[str]) -> float:
 
 def fit_seq2seq(model, src: np.ndarray, tgt: np.ndarray, *, epochs: int, batch_size: int = 128,
                 lr: float = 1e-2, max_norm: float = 5.0, seed: int = 0, evaluate=None, log=None) -> dict:
-    """Train ``model`` with Adam on shuffled minibatches.
+    """Train ``model`` with Adam on shuffled minibatches (:func:`rnnbook.train.fit_minibatches`).
 
     Parameters
     ----------
@@ -340,27 +340,5 @@ def fit_seq2seq(model, src: np.ndarray, tgt: np.ndarray, *, epochs: int, batch_s
     tgt = check_array("tgt", tgt, ndim=2, kind="int")
     if src.shape[0] != tgt.shape[0]:
         raise ValueError(f"src and tgt must have the same number of rows, got {src.shape[0]} and {tgt.shape[0]}")
-    epochs = _check_size("epochs", epochs)
-    batch_size = _check_size("batch_size", batch_size)
-    rng = np.random.default_rng(seed)
-    opt = Adam(lr)
-    history = {"loss": [], "score": []}
-    N = src.shape[0]
-    for epoch in range(epochs):
-        order = rng.permutation(N)
-        total, count = 0.0, 0
-        for i in range(0, N, batch_size):
-            idx = order[i:i + batch_size]
-            loss = model.forward(src[idx], tgt[idx])
-            model.backward()
-            clip_grad_norm(model.grads, max_norm)
-            opt.update(model.params, model.grads)
-            total += loss * len(idx)
-            count += len(idx)
-        history["loss"].append(total / count)
-        if evaluate is not None:
-            history["score"].append(float(evaluate(model)))
-        if log is not None:
-            extra = f", score {history['score'][-1]:.3f}" if evaluate is not None else ""
-            log(f"epoch {epoch + 1}: loss {history['loss'][-1]:.3f}{extra}")
-    return history
+    return fit_minibatches(model, (src, tgt), epochs=epochs, batch_size=batch_size, lr=lr, max_norm=max_norm,
+                           seed=seed, evaluate=evaluate, log=log)
