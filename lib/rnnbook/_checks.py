@@ -11,8 +11,8 @@ import numpy as np
 
 from .backend import is_cupy_array
 
-__all__ = ["as_array", "check_array", "check_ids", "check_same_dtype", "check_positive_int", "check_id",
-           "check_gate_weights"]
+__all__ = ["as_array", "check_array", "check_ids", "check_same_dtype", "check_positive_int", "check_min_int",
+           "check_id",            "check_gate_weights"]
 
 
 def check_positive_int(name: str, value) -> int:
@@ -25,6 +25,13 @@ def check_positive_int(name: str, value) -> int:
     """
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_min_int(name: str, value, minimum: int) -> int:
+    """Return ``value`` as an ``int`` if it is an integer ``>= minimum`` (``bool`` is not), else raise ``ValueError``."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 

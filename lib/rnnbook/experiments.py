@@ -13,17 +13,15 @@ import numpy as np
 
 from ._checks import check_array, check_positive_int
 from .data.memory import recall_first
-from .gru import TimeGRU
-from .layers import Affine, SoftmaxCrossEntropy, init_rng
-from .lstm import TimeLSTM
+from .layers import Affine, SoftmaxCrossEntropy, collect, init_rng
+from .models.lm import RECURRENT_LAYERS, recurrent_layer
 from .optim import Adam
-from .rnn import TimeRNN
 from .train import fit
 
 __all__ = ["CELLS", "SequenceClassifier", "train_recall_first", "accuracy_grid"]
 
-#: The recurrent layers a :class:`SequenceClassifier` can use.
-CELLS = {"rnn": TimeRNN, "lstm": TimeLSTM, "gru": TimeGRU}
+#: The recurrent layers a :class:`SequenceClassifier` can use (the models' registry).
+CELLS = RECURRENT_LAYERS
 
 
 class SequenceClassifier:
@@ -40,14 +38,12 @@ class SequenceClassifier:
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, n_classes: int, *, rng=None,
                  dtype=np.float32, **cell_options):
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+        Recurrent = recurrent_layer(cell)
         rng = init_rng(rng)
-        self.rnn = CELLS[cell](input_size, hidden_size, rng=rng, dtype=dtype, **cell_options)
+        self.rnn = Recurrent(input_size, hidden_size, rng=rng, dtype=dtype, **cell_options)
         self.out = Affine(hidden_size, n_classes, rng=rng, dtype=dtype)
         self.loss_layer = SoftmaxCrossEntropy()
-        self.params = self.rnn.params + self.out.params
-        self.grads = self.rnn.grads + self.out.grads
+        self.params, self.grads = collect(self.rnn, self.out)
         self._hs_shape = None
 
     def predict(self, xs: np.ndarray) -> np.ndarray:

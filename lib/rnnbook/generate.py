@@ -18,7 +18,7 @@ import contextlib
 
 import numpy as np
 
-from ._checks import check_array
+from ._checks import check_array, check_positive_int
 from .layers import init_rng
 
 __all__ = ["sampling_distribution", "generate"]
@@ -133,9 +133,8 @@ def generate(model, prompt_ids, length: int, *, greedy: bool = False, temperatur
     prompt_ids = check_array("prompt_ids", prompt_ids, ndim=1, kind="int")
     if prompt_ids.size == 0:
         raise ValueError("prompt_ids is empty: give at least one token to start from (e.g. '<eos>')")
-    for name, value in (("length", length), ("num_samples", num_samples)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    length = check_positive_int("length", length)
+    num_samples = check_positive_int("num_samples", num_samples)
     temperature = _check_temperature(temperature)
     rng = init_rng(rng)
     S = int(num_samples)

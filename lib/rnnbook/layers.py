@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_ids, check_same_dtype
+from ._checks import check_array, check_ids, check_positive_int, check_same_dtype
 from .backend import array_module, is_cupy, scatter_add, to_device
 
-__all__ = ["Affine", "TiedAffine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "init_rng"]
+__all__ = ["Affine", "TiedAffine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "init_rng", "collect"]
 
 
 def init_rng(rng) -> np.random.Generator:
@@ -32,10 +32,13 @@ def init_rng(rng) -> np.random.Generator:
     raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
 
 
-def _check_size(name: str, value) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def collect(*layers) -> tuple[list, list]:
+    """The ``params`` and ``grads`` lists of a model made of ``layers``, in order (the same arrays, not copies)."""
+    params, grads = [], []
+    for layer in layers:
+        params += layer.params
+        grads += layer.grads
+    return params, grads
 
 
 class Affine:
@@ -57,8 +60,8 @@ class Affine:
     """
 
     def __init__(self, in_size: int, out_size: int, *, rng=None, dtype=np.float32):
-        in_size = _check_size("in_size", in_size)
-        out_size = _check_size("out_size", out_size)
+        in_size = check_positive_int("in_size", in_size)
+        out_size = check_positive_int("out_size", out_size)
         rng = init_rng(rng)
         W = (rng.standard_normal((in_size, out_size)) / np.sqrt(in_size)).astype(dtype)
         b = np.zeros(out_size, dtype=dtype)
@@ -153,8 +156,8 @@ class Embedding:
     """
 
     def __init__(self, vocab_size: int, embed_size: int, *, rng=None, dtype=np.float32):
-        vocab_size = _check_size("vocab_size", vocab_size)
-        embed_size = _check_size("embed_size", embed_size)
+        vocab_size = check_positive_int("vocab_size", vocab_size)
+        embed_size = check_positive_int("embed_size", embed_size)
         rng = init_rng(rng)
         W = (rng.standard_normal((vocab_size, embed_size)) * 0.1).astype(dtype)
         self.params = [to_device(W)]                        # on the GPU after rnnbook.use_gpu()
