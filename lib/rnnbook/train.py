@@ -481,32 +481,23 @@ def train_lm(model, optimizer, train_ids, val_ids=None, *, batch_size: int = 32,
 
 
 def sample(model, prompt_ids, length: int, *, rng=None, temperature: float = 1.0) -> np.ndarray:
-    """Generate ``length`` token ids after ``prompt_ids`` by sampling from the model.
+    """Generate ``length`` token ids after ``prompt_ids`` by sampling from the model (chapter 2).
 
-    Needs a *stateful* model (such as ``RNNLM(..., stateful=True)``) so that
-    feeding one token at a time continues from the carried hidden state. The
-    state is reset before and after. ``temperature < 1`` sharpens the
-    distribution, ``> 1`` flattens it.
+    The loop of :func:`rnnbook.generate.generate` (:func:`rnnbook.generate.continue_prompt`; the model's
+    state is reset before and after) and its distribution ``softmax(logits / temperature)``, with
+    chapter 2's draw: ``rng.choice`` (``generate`` inverts the cumulative distribution itself, so the
+    same seed draws other tokens). ``temperature < 1`` sharpens the distribution, ``> 1`` flattens it.
 
     Returns
     -------
     ids: 1-D ``int64`` array of the ``length`` generated ids (prompt excluded).
     """
-    from .functions import softmax
+    from .generate import _check_temperature, continue_prompt, sampling_distribution
     from .layers import init_rng
-    prompt_ids = check_array("prompt_ids", prompt_ids, ndim=1, kind="int")
-    if prompt_ids.size == 0:
-        raise ValueError("prompt_ids is empty: give at least one token to start from")
-    length = check_positive_int("length", length)
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
+    temperature = _check_temperature(temperature)
     rng = init_rng(rng)
-    model.reset_state()
-    logits = model.predict(prompt_ids[None])[0, -1]
-    out = np.empty(length, dtype=np.int64)
-    for i in range(length):
-        p = softmax(logits.astype(np.float64) / temperature)
-        out[i] = rng.choice(p.size, p=p)
-        logits = model.predict(out[i:i + 1][None])[0, -1]
-    model.reset_state()
-    return out
+
+    def pick(logits):                                   # logits (1, V)
+        p = sampling_distribution(logits, temperature)[0]
+        return np.array([rng.choice(p.size, p=p)])
+    return continue_prompt(model, prompt_ids, length, pick)[0]
