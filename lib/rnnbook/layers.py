@@ -1,15 +1,51 @@
-"""The non-recurrent layers: affine maps, embeddings, softmax with loss, dropout.
+"""The non-recurrent layers (affine maps, embeddings, softmax with loss, dropout) and the layer contract.
 
-Every layer follows the same contract, the one of the classic NumPy textbooks:
+The layer contract
+------------------
+Every layer of :mod:`rnnbook` (these, the time layers of :mod:`.rnn`, :mod:`.lstm` and :mod:`.gru`,
+:class:`.attention.Attention`, the layers of :mod:`.conv` and of :mod:`.models`) follows the contract
+of the classic NumPy textbooks:
 
-* ``params``: a list of parameter arrays (updated in place by optimizers);
-* ``grads``: a list of arrays of the same shapes, filled by ``backward``;
-* ``forward(...)`` computes the output and remembers what ``backward`` needs;
-* ``backward(dout)`` returns the gradient with respect to the input and
-  writes the parameter gradients into ``grads`` (overwriting, not adding).
+* ``params``: a list of parameter arrays, updated in place by the optimizers of :mod:`.optim`;
+  ``grads``: a list of arrays of the same shapes, in the same order. A layer without parameters has
+  two empty lists. A model's lists are its layers' lists concatenated (:func:`collect`).
+* ``forward(*inputs)`` returns the output and remembers what ``backward`` needs (one forward, then
+  one backward: a second forward replaces the cache).
+* ``backward(dout)`` takes the gradient of the loss with respect to the output (same shape) and
+  *overwrites* ``grads`` (it never adds to them, so no zeroing between steps is needed). It returns
+  the gradient with respect to the input; with several array inputs, a tuple in the order of
+  ``forward``'s arguments (``Attention.backward -> (dhs_enc, dhs_dec)``). Integer inputs (token
+  ids) have no gradient: ``Embedding.backward`` returns ``None``, and so does a layer whose input
+  needs none (the captioner's ``CNNEncoder``, whose first convolution skips it).
+* Optional *initial states* are keyword inputs of the time layers (``forward(xs, h0=None)``; the
+  LSTM also takes ``c0``): their gradients are not returned but stored on attributes named after
+  them, ``dh0`` and ``dc0``, because most callers start from zeros and do not need them (an encoder
+  feeding a decoder reads ``decoder.lstm.dh0``). Symmetrically, their ``backward(dhs, dh_last=None)``
+  takes an optional extra upstream gradient for the last state.
+* A loss layer's ``forward(logits, targets)`` returns a Python float; its ``backward(dout=1.0)``
+  returns ``dlogits``. A model's ``forward(*batch)`` returns the mean loss and its ``backward()``
+  (no argument) fills every ``grads``; :func:`rnnbook.train.train_step` relies on nothing else.
+* **Weight tying** (:class:`TiedAffine`): the output layer reuses the embedding's matrix, whose
+  gradient then has two parts. The embedding's ``backward`` writes its part (overwriting, as
+  always) and runs last, so the model then calls :meth:`TiedAffine.add_to_embedding` to add the
+  output layer's part: the one place where a gradient is added, and it is a separate call so that
+  the overwrite rule holds for every ``backward``.
+* **Stateful time layers** (``stateful=True``) carry their last state into the next ``forward``.
+  When the batch size changes, the carried state (one row per sequence) cannot continue the new
+  rows: the layer then starts from zeros, as after ``reset_state()`` (documented and tested
+  behaviour, not an error). Call ``reset_state()`` explicitly between unrelated texts.
 
-Layers accept any number of leading axes, so the same ``Affine`` serves a
-batch ``(N, D)`` and a batch of sequences ``(N, T, D)``.
+The *plain functions* (``rnn_step_backward``, ``lstm_backward``, ``attention_backward``,
+``conv_backward``, ``init_state_backward`` ...) take the upstream gradient **first**, then the
+forward's inputs in the forward's order; a forward output follows where the derivation is written
+in terms of it (``rnn_step_backward`` takes ``h_next`` for ``1 - h_next ** 2``,
+``attention_backward`` the weights), otherwise the function recomputes what it needs. The one
+exception is :mod:`.autograd`, whose local rules (``mul_backward(a, b, grad_out)``) put the
+upstream gradient last: the appendix derives them as functions of the operation's inputs and its
+exercises are graded with that signature, which does not change.
+
+Layers accept any number of leading axes where it makes sense, so the same ``Affine`` serves a
+batch ``(N, D)`` and a batch of sequences ``(N, T, D)``. Public APIs are batch-major.
 """
 from __future__ import annotations
 
