@@ -1,8 +1,10 @@
-"""Argument checking shared by the public entry points.
+"""Argument checking shared by the public entry points: one helper per kind of argument.
 
 Every public function and layer of :mod:`rnnbook` validates what it is given
-with these helpers, so that a wrong shape or dtype produces a message that names
-the argument, what was expected and what arrived, instead of a NumPy traceback
+with these helpers (arrays with their shapes and dtypes, token ids, positive
+integers, integers with a minimum, single ids such as ``pad_id``, the fused
+weights of a gated cell), so that a wrong argument produces a message that
+names it, what was expected and what arrived, instead of a NumPy traceback
 from deep inside a matrix product.
 """
 from __future__ import annotations
@@ -75,7 +77,7 @@ def check_array(name: str, x, *, ndim=None, shape=None, kind: str | None = None,
     shape:
         Required shape; ``None`` entries match any size. Entries may also be
         ``(size, "label")`` pairs so the message can say *which* size is meant,
-        e.g. ``("D", "input size")``.
+        e.g. ``(Wx.shape[0], "input size D")``.
     kind:
         ``"float"`` or ``"int"``: the required dtype kind.
     finite:
