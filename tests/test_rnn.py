@@ -1,6 +1,7 @@
 """rnnbook.rnn: gradient checks of the vanilla RNN's functions and TimeRNN, and a cross-check against PyTorch."""
 import numpy as np
 import pytest
+import torch
 
 from rnnbook import rnn
 from rnnbook.gradcheck import check_layer, numerical_gradient, rel_error
@@ -128,7 +129,6 @@ def test_rnn_bad_inputs_name_the_argument():
 
 
 # --------------------------------------------------------------------------- PyTorch cross-check
-torch = pytest.importorskip("torch")
 
 
 @pytest.mark.parametrize("N,T,D,H", [(1, 1, 2, 3), (3, 7, 4, 5), (2, 12, 6, 8)])
