@@ -334,9 +334,9 @@ def shuffled_batches(arrays, batch_size: int, seed: int = 0, dtypes=None) -> Cal
     return batches
 
 
-def fit_minibatches(model, arrays, *, epochs: int, batch_size: int, lr: float, max_norm: float, seed: int,
+def fit_minibatches(model, arrays: dict, *, epochs: int, batch_size: int, lr: float, max_norm: float, seed: int,
                     evaluate=None, log=None, dtypes=None) -> dict:
-    """Train with Adam on shuffled minibatches of ``arrays`` (the arguments of ``model.forward``).
+    """Train with Adam on shuffled minibatches of ``arrays`` (the arguments of ``model.forward``, by name).
 
     The configuration of :func:`fit` shared by :func:`rnnbook.models.seq2seq.fit_seq2seq` and
     :func:`rnnbook.models.captioner.fit_captioner` (see them for the parameters). A non-finite gradient
@@ -344,6 +344,11 @@ def fit_minibatches(model, arrays, *, epochs: int, batch_size: int, lr: float, m
     "score": [evaluate(model) per epoch]}``.
     """
     epochs = check_positive_int("epochs", epochs)
+    (first, a), *others = arrays.items()
+    for name, b in others:
+        if b.shape[0] != a.shape[0]:
+            raise ValueError(f"{first} and {name} must have the same number of rows, got {a.shape[0]} and "
+                             f"{b.shape[0]}")
     result = {"loss": [], "score": []}
 
     def epoch_end(state, mean_loss):
@@ -354,7 +359,7 @@ def fit_minibatches(model, arrays, *, epochs: int, batch_size: int, lr: float, m
             extra = f", score {result['score'][-1]:.3f}" if evaluate is not None else ""
             log(f"epoch {state.epoch}: loss {mean_loss:.3f}{extra}")
 
-    fit(model, Adam(lr), shuffled_batches(arrays, batch_size, seed, dtypes), epochs=epochs, max_norm=max_norm,
+    fit(model, Adam(lr), shuffled_batches(tuple(arrays.values()), batch_size, seed, dtypes), epochs=epochs, max_norm=max_norm,
         on_epoch_end=epoch_end, on_nonfinite="raise")
     return result
 

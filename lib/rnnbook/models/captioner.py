@@ -477,10 +477,7 @@ def fit_captioner(model: Captioner, images: np.ndarray, captions: np.ndarray, *,
     """
     images = check_array("images", images, ndim=4, kind="float")
     captions = check_array("captions", captions, ndim=2, kind="int")
-    if images.shape[0] != captions.shape[0]:
-        raise ValueError(f"images and captions must have the same number of rows, got {images.shape[0]} and "
-                         f"{captions.shape[0]}")
-    return fit_minibatches(model, (images, captions), epochs=epochs, batch_size=batch_size, lr=lr,
+    return fit_minibatches(model, {"images": images, "captions": captions}, epochs=epochs, batch_size=batch_size, lr=lr,
                            max_norm=max_norm, seed=seed, evaluate=evaluate, log=log,
                            dtypes=(model.params[0].dtype, None))
 

@@ -338,7 +338,5 @@ def fit_seq2seq(model, src: np.ndarray, tgt: np.ndarray, *, epochs: int, batch_s
     """
     src = check_array("src", src, ndim=2, kind="int")
     tgt = check_array("tgt", tgt, ndim=2, kind="int")
-    if src.shape[0] != tgt.shape[0]:
-        raise ValueError(f"src and tgt must have the same number of rows, got {src.shape[0]} and {tgt.shape[0]}")
-    return fit_minibatches(model, (src, tgt), epochs=epochs, batch_size=batch_size, lr=lr, max_norm=max_norm,
+    return fit_minibatches(model, {"src": src, "tgt": tgt}, epochs=epochs, batch_size=batch_size, lr=lr, max_norm=max_norm,
                            seed=seed, evaluate=evaluate, log=log)
