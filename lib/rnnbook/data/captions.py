@@ -35,7 +35,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .._checks import check_positive_int
-from .vocab import Vocab
+from .vocab import Vocab, check_vocab
 
 __all__ = ["PAD", "START", "END", "PAD_ID", "START_ID", "END_ID", "DIGIT_WORDS", "COLOURS", "SHAPES", "SIZES",
            "HELD_OUT", "CaptionSet", "digit_pools", "digit_captions", "shape_captions", "render_shape",
@@ -293,11 +293,7 @@ def caption_vocab(*caption_lists: Iterable[str]) -> Vocab:
 
 
 def _check_vocab(vocab) -> None:
-    if not isinstance(vocab, Vocab):
-        raise TypeError(f"vocab must be an rnnbook.data.Vocab (see caption_vocab), got {type(vocab).__name__}")
-    if vocab.itos[:3] != [PAD, START, END]:
-        raise ValueError(f"vocab must start with the specials {[PAD, START, END]} (build it with caption_vocab), "
-                         f"got {vocab.itos[:3]}")
+    check_vocab(vocab, [PAD, START, END], "caption_vocab")
 
 
 def encode_captions(captions: Sequence[str], vocab: Vocab, max_len: int | None = None) -> np.ndarray:

@@ -6,6 +6,12 @@ Data layout (see :mod:`rnnbook.data.pairs`): ``src`` ``(N, S)`` int ids; ``tgt``
 token) and is trained to predict ``tgt[:, 1:]``; targets equal to ``pad_id``
 are ignored by the loss.
 
+Special tokens: ids 0, 1, 2 are always padding, start and end, here and in the captioner
+(:mod:`rnnbook.data.pairs`, :mod:`rnnbook.data.captions`), so models and decoders share one
+convention by id. Only their spellings differ, ``<s>``/``</s>`` for character pairs and
+``<start>``/``<end>`` for caption words (where ``<s>`` would read like a word); the spellings
+appear in committed notebook outputs, so they stay.
+
 * :class:`Seq2Seq`: the encoder's last hidden state is the decoder's initial
   hidden state, and nothing else connects the two (Sutskever et al., 2014).
 * :class:`PeekySeq2Seq`: the same vector is also concatenated to the decoder's
