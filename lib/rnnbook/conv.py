@@ -17,8 +17,9 @@ memory (every pixel appears in up to ``kh * kw`` rows) but turns the work into
 one large matrix product, which BLAS does far faster than any loop. The backward
 pass is the same product transposed, and :func:`col2im` adds the rows of the
 gradient back onto the pixels they came from. Neither function loops over
-pixels: :func:`im2col` is a strided view plus one copy, and :func:`col2im`
-loops over the ``kh * kw`` kernel offsets only.
+pixels: :func:`im2col` copies one strided slice of the (padded) images per
+kernel offset, and :func:`col2im` adds them back the same way: both loop over
+the ``kh * kw`` kernel offsets only.
 
 **Max pooling** keeps the largest value of every ``pool x pool`` window; its
 gradient goes to the position of that maximum (the first one in row-major order
