@@ -1,6 +1,7 @@
 # The book's two commands (see README.md):
 #   make book   build the HTML book into _build/html (creates .venv and installs everything first)
 #   make test   run the whole test suite: unit tests, nbval over every notebook, the grader's tests
+#   make unit   only the library's unit tests (no notebooks, no browser, no grader, no long recipes): < 2 minutes
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
@@ -10,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 unexport MPLBACKEND
 PYTEST_WORKERS ?= 2
 
-.PHONY: install book test browser sandbox clean
+.PHONY: install book test unit browser sandbox clean
 
 install: $(STAMP)
 
@@ -31,6 +32,12 @@ test: $(STAMP) browser sandbox
 	$(BIN)/python -m pytest -rs -n $(PYTEST_WORKERS) --dist loadfile \
 		--nbval --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout 300 \
 		tests chapters exercises solutions
+
+# The library's unit tests alone, for a quick check while editing lib/rnnbook (tests mirror its modules).
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests \
+		--ignore=tests/test_notebooks.py --ignore=tests/test_browser.py --ignore=tests/test_grading.py \
+		--ignore=tests/test_recipes_ch05.py --ignore=tests/test_recipes_ch06.py
 
 # The browser test needs Chromium (or Chrome). On CI (CI=true) install Debian's chromium when none is
 # there; elsewhere the test is skipped, with its reason, when no browser is found.

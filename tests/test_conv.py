@@ -1,6 +1,7 @@
 """Convolution and pooling (rnnbook.conv): against direct loops and PyTorch, gradient checks, bad inputs."""
 import numpy as np
 import pytest
+import torch
 
 from rnnbook.conv import (Conv2D, Flatten, MaxPool2D, ReLU, col2im, conv_backward, conv_forward, conv_output_size,
                           im2col, maxpool_backward, maxpool_forward)
@@ -88,7 +89,6 @@ def test_conv_layer_without_input_grad():
 
 
 def test_conv_against_pytorch():
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(5)
     x, Wt, b = rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, Wt, b))
@@ -119,7 +119,6 @@ def test_maxpool_against_loops_and_gradients(pool, stride, shape):
 
 
 def test_maxpool_against_pytorch():
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 3, 7, 6))
     xt = torch.tensor(x, requires_grad=True)

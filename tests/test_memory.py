@@ -70,5 +70,5 @@ def test_training_learns_short_sequences_and_is_deterministic():
 
 
 def test_classifier_bad_cell():
-    with pytest.raises(ValueError, match="cell must be one of"):
+    with pytest.raises(ValueError, match="cell must be 'rnn', 'lstm' or 'gru'"):
         SequenceClassifier("transformer", 2, 2, 2)

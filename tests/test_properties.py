@@ -5,7 +5,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rnnbook.gradcheck import check_layer
+from rnnbook.gru import TimeGRU
 from rnnbook.layers import Affine, Embedding, SoftmaxCrossEntropy
+from rnnbook.lstm import TimeLSTM
 from rnnbook.rnn import TimeRNN
 
 SETTINGS = settings(max_examples=15, deadline=None)
@@ -13,22 +15,7 @@ dims = st.integers(1, 4)
 scales = st.sampled_from([1e-3, 1.0, 30.0])
 
 
-def recurrent_factories():
-    out = {"rnn": TimeRNN}
-    try:
-        from rnnbook.lstm import TimeLSTM
-        out["lstm"] = TimeLSTM
-    except ImportError:
-        pass
-    try:
-        from rnnbook.gru import TimeGRU
-        out["gru"] = TimeGRU
-    except ImportError:
-        pass
-    return out
-
-
-RECURRENT = recurrent_factories()
+RECURRENT = {"rnn": TimeRNN, "lstm": TimeLSTM, "gru": TimeGRU}
 
 
 @SETTINGS

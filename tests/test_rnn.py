@@ -1,10 +1,10 @@
-"""Gradient checks of every layer and function written so far, and a cross-check against PyTorch."""
+"""rnnbook.rnn: gradient checks of the vanilla RNN's functions and TimeRNN, and a cross-check against PyTorch."""
 import numpy as np
 import pytest
+import torch
 
 from rnnbook import rnn
 from rnnbook.gradcheck import check_layer, numerical_gradient, rel_error
-from rnnbook.layers import Affine, Dropout, Embedding, SoftmaxCrossEntropy
 from rnnbook.models import RNNLM
 from rnnbook.rnn import TimeRNN, rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
@@ -14,55 +14,6 @@ TOL = 1e-6
 def _weights(rng, D, H, scale=0.5):
     return (rng.standard_normal((D, H)) * scale, rng.standard_normal((H, H)) * scale,
             rng.standard_normal(H) * 0.1)
-
-
-def test_affine_gradients():
-    rng = np.random.default_rng(0)
-    layer = Affine(4, 3, rng=1, dtype=np.float64)
-    layer.params[1][...] = rng.standard_normal(3)
-    errs = check_layer(layer, [rng.standard_normal((2, 5, 4))])
-    assert set(errs) == {"param0", "param1", "input0"}
-    assert max(errs.values()) < TOL, errs
-
-
-def test_embedding_gradients_with_repeated_ids():
-    layer = Embedding(6, 3, rng=0, dtype=np.float64)
-    ids = np.array([[0, 2, 2], [5, 0, 2]])          # repeated ids must accumulate
-    errs = check_layer(layer, [ids])
-    assert set(errs) == {"param0"}
-    assert errs["param0"] < TOL
-
-
-@pytest.mark.parametrize("ignore", [False, True])
-def test_softmax_cross_entropy_gradient(ignore):
-    rng = np.random.default_rng(1)
-    logits = rng.standard_normal((3, 4, 5)) * 2
-    targets = rng.integers(0, 5, size=(3, 4))
-    if ignore:
-        targets[0, 1] = targets[2, 3] = -1
-    layer = SoftmaxCrossEntropy(ignore_index=-1)
-    layer.forward(logits, targets)
-    analytic = layer.backward()
-    numeric = numerical_gradient(lambda: layer.forward(logits, targets), logits)
-    assert rel_error(analytic, numeric) < TOL
-    if ignore:   # ignored positions get no gradient at all
-        assert np.all(analytic[0, 1] == 0) and np.all(analytic[2, 3] == 0)
-
-
-def test_dropout_gradient_with_fixed_mask():
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((4, 6))
-    R = rng.standard_normal((4, 6))
-    layer = Dropout(0.4, rng=0)
-
-    def loss():
-        layer.rng = np.random.default_rng(7)        # the same mask at every evaluation
-        return float(np.sum(layer.forward(x) * R))
-
-    loss()
-    analytic = layer.backward(R)
-    assert rel_error(analytic, numerical_gradient(loss, x)) < TOL
-    assert np.any(analytic == 0)                      # some units really were dropped
 
 
 def test_rnn_step_backward_gradients():
@@ -178,7 +129,6 @@ def test_rnn_bad_inputs_name_the_argument():
 
 
 # --------------------------------------------------------------------------- PyTorch cross-check
-torch = pytest.importorskip("torch")
 
 
 @pytest.mark.parametrize("N,T,D,H", [(1, 1, 2, 3), (3, 7, 4, 5), (2, 12, 6, 8)])

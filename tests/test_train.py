@@ -4,7 +4,8 @@ import pytest
 
 from rnnbook.models import RNNLM
 from rnnbook.optim import SGD, Adam
-from rnnbook.train import evaluate_perplexity, sample, tbptt_batches, train_lm
+from rnnbook.train import (TrainState, evaluate_perplexity, fit, sample, shuffled_batches, tbptt_batches, train_lm,
+                           train_step)
 
 
 def test_tbptt_batches_layout():
@@ -152,3 +153,74 @@ def test_evaluate_perplexity_turns_dropout_off():
     model = LanguageModel(6, 4, 8, cell="rnn", dropout=0.5, stateful=True, rng=0)
     first = evaluate_perplexity(model, ids, 4, 10)
     assert evaluate_perplexity(model, ids, 4, 10) == first     # no random dropout masks at evaluation
+
+
+# --------------------------------------------------------------------------- the training core
+class _Quadratic:
+    """loss = sum(w * x) ** 2 / 2 for a batch (x,): a model with the training interface and known gradients."""
+
+    def __init__(self, w):
+        self.params, self.grads = [np.array(w, dtype=np.float64)], [np.zeros(len(w))]
+
+    def forward(self, x):
+        self._x = np.asarray(x, dtype=np.float64)
+        self._s = float(self.params[0] @ self._x)
+        return 0.5 * self._s ** 2
+
+    def backward(self):
+        self.grads[0][...] = self._s * self._x
+
+
+def test_train_step_clips_with_the_global_norm_and_updates():
+    model = _Quadratic([3.0, 4.0])
+    loss, norm = train_step(model, SGD(1.0), (np.array([1.0, 0.0]),), max_norm=1.0)
+    assert loss == 4.5 and norm == pytest.approx(3.0)           # gradient (3, 0) before clipping
+    np.testing.assert_allclose(model.params[0], [3.0 - 1.0, 4.0], rtol=1e-6)
+    _, norm = train_step(model, SGD(1.0), (np.array([0.0, 1.0]),))   # no clipping: just the norm
+    assert norm == pytest.approx(4.0)
+
+
+def test_train_step_leaves_parameters_alone_when_not_finite():
+    model = _Quadratic([np.inf, 1.0])
+    loss, norm = train_step(model, SGD(1.0), (np.array([1.0, 1.0]),), max_norm=1.0)
+    assert not np.isfinite(loss) and np.isnan(norm)
+    assert model.params[0][1] == 1.0
+
+
+def test_fit_runs_epochs_with_hooks_and_weighted_means():
+    model, calls = _Quadratic([1.0, 1.0]), []
+    batches = lambda epoch: (((np.array([1.0, 0.0]),), 3), ((np.array([0.0, 1.0]),), 1))  # noqa: E731
+    state = fit(model, SGD(0.1), batches, epochs=2, on_epoch_start=lambda s: calls.append(("start", s.epoch)),
+                on_epoch_end=lambda s, mean: calls.append(("end", s.epoch, mean)))
+    assert state.steps == 4 and len(state.history["loss"]) == 4 and state.finished
+    losses = state.history["loss"]
+    assert calls[0] == ("start", 1) and calls[1][:2] == ("end", 1)
+    assert calls[1][2] == pytest.approx((3 * losses[0] + losses[1]) / 4)
+    state = fit(_Quadratic([1.0, 1.0]), SGD(0.1), batches, epochs=5, max_steps=3)
+    assert state.steps == 3
+
+
+def test_fit_stops_or_raises_on_divergence():
+    batches = lambda epoch: (((np.array([1.0, 1.0]),), 1) for _ in range(3))  # noqa: E731
+    state = fit(_Quadratic([np.nan, 1.0]), SGD(0.1), batches, epochs=2)
+    assert state.history["diverged"] and state.steps == 0
+    with pytest.raises(FloatingPointError, match="diverged at step 1"):
+        fit(_Quadratic([np.nan, 1.0]), SGD(0.1), batches, epochs=2, on_nonfinite="raise")
+    with pytest.raises(ValueError, match="on_nonfinite"):
+        fit(_Quadratic([1.0, 1.0]), SGD(0.1), batches, epochs=1, on_nonfinite="ignore")
+
+
+def test_shuffled_batches_cover_every_row_once_per_epoch():
+    x, y = np.arange(10)[:, None], np.arange(10)
+    batches = shuffled_batches((x, y), 4, seed=0, dtypes=(np.float32, None))
+    first = list(batches(1))
+    assert [w for _, w in first] == [4, 4, 2]
+    assert sorted(np.concatenate([b[1] for b, _ in first]).tolist()) == list(range(10))
+    assert all(b[0].dtype == np.float32 and (b[0][:, 0] == b[1]).all() for b, _ in first)
+    second = np.concatenate([b[1] for b, _ in batches(2)])
+    assert not np.array_equal(second, np.concatenate([b[1] for b, _ in first]))
+
+
+def test_train_state_needs_a_path_to_checkpoint():
+    with pytest.raises(ValueError, match="checkpoint_every needs a checkpoint_path"):
+        TrainState(every=5)

@@ -1,8 +1,10 @@
-"""Argument checking shared by the public entry points.
+"""Argument checking shared by the public entry points: one helper per kind of argument.
 
 Every public function and layer of :mod:`rnnbook` validates what it is given
-with these helpers, so that a wrong shape or dtype produces a message that names
-the argument, what was expected and what arrived, instead of a NumPy traceback
+with these helpers (arrays with their shapes and dtypes, token ids, positive
+integers, integers with a minimum, single ids such as ``pad_id``, the fused
+weights of a gated cell), so that a wrong argument produces a message that
+names it, what was expected and what arrived, instead of a NumPy traceback
 from deep inside a matrix product.
 """
 from __future__ import annotations
@@ -11,7 +13,35 @@ import numpy as np
 
 from .backend import is_cupy_array
 
-__all__ = ["as_array", "check_array", "check_ids", "check_same_dtype"]
+__all__ = ["as_array", "check_array", "check_ids", "check_same_dtype", "check_positive_int", "check_min_int",
+           "check_id",            "check_gate_weights"]
+
+
+def check_positive_int(name: str, value) -> int:
+    """Return ``value`` as an ``int`` if it is a positive integer (``bool`` is not), else raise ``ValueError``.
+
+    >>> check_positive_int("hidden_size", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: hidden_size must be a positive integer, got 0
+    """
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_min_int(name: str, value, minimum: int) -> int:
+    """Return ``value`` as an ``int`` if it is an integer ``>= minimum`` (``bool`` is not), else raise ``ValueError``."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_id(name: str, value, low: int, high: int) -> int:
+    """Return ``value`` as an ``int`` if it is an integer id in ``[low, high)``, else raise ``ValueError``."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not low <= value < high:
+        raise ValueError(f"{name} must be an integer id in [{low}, {high}), got {value!r}")
+    return int(value)
 
 
 def _is_array(x) -> bool:
@@ -47,7 +77,7 @@ def check_array(name: str, x, *, ndim=None, shape=None, kind: str | None = None,
     shape:
         Required shape; ``None`` entries match any size. Entries may also be
         ``(size, "label")`` pairs so the message can say *which* size is meant,
-        e.g. ``("D", "input size")``.
+        e.g. ``(Wx.shape[0], "input size D")``.
     kind:
         ``"float"`` or ``"int"``: the required dtype kind.
     finite:

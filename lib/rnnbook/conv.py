@@ -17,8 +17,9 @@ memory (every pixel appears in up to ``kh * kw`` rows) but turns the work into
 one large matrix product, which BLAS does far faster than any loop. The backward
 pass is the same product transposed, and :func:`col2im` adds the rows of the
 gradient back onto the pixels they came from. Neither function loops over
-pixels: :func:`im2col` is a strided view plus one copy, and :func:`col2im`
-loops over the ``kh * kw`` kernel offsets only.
+pixels: :func:`im2col` copies one strided slice of the (padded) images per
+kernel offset, and :func:`col2im` adds them back the same way: both loop over
+the ``kh * kw`` kernel offsets only.
 
 **Max pooling** keeps the largest value of every ``pool x pool`` window; its
 gradient goes to the position of that maximum (the first one in row-major order
@@ -32,25 +33,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_same_dtype
-from .layers import _check_size, init_rng
+from ._checks import check_array, check_min_int, check_positive_int, check_same_dtype
+from .layers import init_rng
 
 __all__ = ["conv_output_size", "im2col", "col2im", "conv_forward", "conv_backward", "maxpool_forward",
            "maxpool_backward", "Conv2D", "MaxPool2D", "ReLU", "Flatten"]
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def conv_output_size(size: int, k: int, stride: int = 1, pad: int = 0) -> int:
     """Output length of a window of size ``k`` slid with ``stride`` over ``size + 2 pad`` positions."""
-    size = _check_int("size", size, 1)
-    k = _check_int("k", k, 1)
-    stride = _check_int("stride", stride, 1)
-    pad = _check_int("pad", pad, 0)
+    size = check_min_int("size", size, 1)
+    k = check_min_int("k", k, 1)
+    stride = check_min_int("stride", stride, 1)
+    pad = check_min_int("pad", pad, 0)
     if size + 2 * pad < k:
         raise ValueError(f"a window of size {k} does not fit in an input of size {size} with padding {pad}")
     return (size + 2 * pad - k) // stride + 1
@@ -115,10 +110,10 @@ def im2col(x, kh: int, kw: int, stride: int = 1, pad: int = 0) -> np.ndarray:
         multiplies without another copy.)
     """
     x = _check_images("x", x)
-    _check_int("kh", kh, 1)
-    _check_int("kw", kw, 1)
-    _check_int("stride", stride, 1)
-    _check_int("pad", pad, 0)
+    check_min_int("kh", kh, 1)
+    check_min_int("kw", kw, 1)
+    check_min_int("stride", stride, 1)
+    check_min_int("pad", pad, 0)
     return _im2col_t(x, kh, kw, stride, pad).T
 
 
@@ -177,8 +172,8 @@ def conv_forward(x, W, b, stride: int = 1, pad: int = 0) -> np.ndarray:
         ``out[n, f, i, j] = b[f] + sum_{c, p, q} W[f, c, p, q] * xpad[n, c, i * stride + p, j * stride + q]``.
     """
     x, W, b = _check_conv(x, W, b)
-    stride = _check_int("stride", stride, 1)
-    pad = _check_int("pad", pad, 0)
+    stride = check_min_int("stride", stride, 1)
+    pad = check_min_int("pad", pad, 0)
     return _conv_forward_cols(_im2col_t(x, W.shape[2], W.shape[3], stride, pad), x.shape, W, b, stride, pad)
 
 
@@ -208,8 +203,8 @@ def conv_backward(dout, x, W, stride: int = 1, pad: int = 0):
     """
     x = _check_images("x", x)
     W = check_array("W", W, ndim=4, kind="float")
-    stride = _check_int("stride", stride, 1)
-    pad = _check_int("pad", pad, 0)
+    stride = check_min_int("stride", stride, 1)
+    pad = check_min_int("pad", pad, 0)
     F, C, kh, kw = W.shape
     if C != x.shape[1]:
         raise ValueError(f"W must have shape (F, C, kh, kw) with C = {x.shape[1]} input channels (from x), "
@@ -280,8 +275,8 @@ def maxpool_forward(x, pool: int = 2, stride: int | None = None) -> np.ndarray:
     out : array ``(N, C, OH, OW)`` with ``OH = (H - pool) // stride + 1`` and ``OW`` alike.
     """
     x = _check_images("x", x)
-    pool = _check_int("pool", pool, 1)
-    stride = pool if stride is None else _check_int("stride", stride, 1)
+    pool = check_min_int("pool", pool, 1)
+    stride = pool if stride is None else check_min_int("stride", stride, 1)
     return _pool_max_masks(x, pool, stride)[0]
 
 
@@ -298,8 +293,8 @@ def maxpool_backward(dout, x, pool: int = 2, stride: int | None = None) -> np.nd
     dx : array shaped like ``x``.
     """
     x = _check_images("x", x)
-    pool = _check_int("pool", pool, 1)
-    stride = pool if stride is None else _check_int("stride", stride, 1)
+    pool = check_min_int("pool", pool, 1)
+    stride = pool if stride is None else check_min_int("stride", stride, 1)
     out, masks = _pool_max_masks(x, pool, stride)
     N, C, OH, OW = out.shape
     dout = check_array("dout", dout, shape=((N, "N"), (C, "C"), (OH, "OH"), (OW, "OW")), kind="float")
@@ -333,11 +328,11 @@ class Conv2D:
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, *, stride: int = 1,
                  pad: int = 0, input_grad: bool = True, rng=None, dtype=np.float32):
-        C = _check_size("in_channels", in_channels)
-        F = _check_size("out_channels", out_channels)
-        k = _check_size("kernel_size", kernel_size)
-        self.stride = _check_int("stride", stride, 1)
-        self.pad = _check_int("pad", pad, 0)
+        C = check_positive_int("in_channels", in_channels)
+        F = check_positive_int("out_channels", out_channels)
+        k = check_positive_int("kernel_size", kernel_size)
+        self.stride = check_min_int("stride", stride, 1)
+        self.pad = check_min_int("pad", pad, 0)
         self.input_grad = bool(input_grad)
         rng = init_rng(rng)
         W = (rng.standard_normal((F, C, k, k)) * np.sqrt(2.0 / (C * k * k))).astype(dtype)
@@ -375,8 +370,8 @@ class MaxPool2D:
     """Max pooling over ``pool x pool`` windows (:func:`maxpool_forward`); no parameters."""
 
     def __init__(self, pool: int = 2, stride: int | None = None):
-        self.pool = _check_int("pool", pool, 1)
-        self.stride = self.pool if stride is None else _check_int("stride", stride, 1)
+        self.pool = check_min_int("pool", pool, 1)
+        self.stride = self.pool if stride is None else check_min_int("stride", stride, 1)
         self.params, self.grads = [], []
         self._cache = None
 

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._checks import check_array
+from ._checks import check_array, check_positive_int
 
 __all__ = ["greedy_decode", "beam_step", "beam_search"]
 
@@ -31,8 +31,7 @@ def _check_common(state, start_id, max_len, end_id):
         if s.ndim == 0 or s.shape[0] != N:
             raise ValueError(f"state[{k}] has shape {s.shape}: every state array needs the batch size {N} "
                              f"on axis 0")
-    if not isinstance(max_len, (int, np.integer)) or isinstance(max_len, bool) or max_len <= 0:
-        raise ValueError(f"max_len must be a positive integer, got {max_len!r}")
+    check_positive_int("max_len", max_len)
     for name, v in (("start_id", start_id), ("end_id", end_id)):
         if v is not None and (not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0):
             raise ValueError(f"{name} must be a non-negative integer token id, got {v!r}")
@@ -150,9 +149,7 @@ def beam_search(step: Callable, state: tuple, start_id: int, max_len: int, beam_
     (with ``return_all``) all_ids ``(N, K, max_len)`` and all_scores ``(N, K)``, best first.
     """
     N = _check_common(state, start_id, max_len, end_id)
-    if not isinstance(beam_width, (int, np.integer)) or isinstance(beam_width, bool) or beam_width <= 0:
-        raise ValueError(f"beam_width must be a positive integer, got {beam_width!r}")
-    K = int(beam_width)
+    K = check_positive_int("beam_width", beam_width)
     state = tuple(np.repeat(s, K, axis=0) for s in state)             # (N*K, ...)
     scores = np.full((N, K), -np.inf)
     scores[:, 0] = 0.0                                                 # one live hypothesis to start from

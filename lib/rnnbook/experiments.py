@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array
+from ._checks import check_array, check_positive_int
 from .data.memory import recall_first
-from .gru import TimeGRU
-from .layers import Affine, SoftmaxCrossEntropy, init_rng
-from .lstm import TimeLSTM
-from .optim import Adam, clip_grad_norm
-from .rnn import TimeRNN
+from .layers import Affine, SoftmaxCrossEntropy, collect, init_rng
+from .models.lm import RECURRENT_LAYERS, recurrent_layer
+from .optim import Adam
+from .train import fit
 
 __all__ = ["CELLS", "SequenceClassifier", "train_recall_first", "accuracy_grid"]
 
-#: The recurrent layers a :class:`SequenceClassifier` can use.
-CELLS = {"rnn": TimeRNN, "lstm": TimeLSTM, "gru": TimeGRU}
+#: The recurrent layers a :class:`SequenceClassifier` can use (the models' registry).
+CELLS = RECURRENT_LAYERS
 
 
 class SequenceClassifier:
@@ -39,14 +38,12 @@ class SequenceClassifier:
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, n_classes: int, *, rng=None,
                  dtype=np.float32, **cell_options):
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+        Recurrent = recurrent_layer(cell)
         rng = init_rng(rng)
-        self.rnn = CELLS[cell](input_size, hidden_size, rng=rng, dtype=dtype, **cell_options)
+        self.rnn = Recurrent(input_size, hidden_size, rng=rng, dtype=dtype, **cell_options)
         self.out = Affine(hidden_size, n_classes, rng=rng, dtype=dtype)
         self.loss_layer = SoftmaxCrossEntropy()
-        self.params = self.rnn.params + self.out.params
-        self.grads = self.rnn.grads + self.out.grads
+        self.params, self.grads = collect(self.rnn, self.out)
         self._hs_shape = None
 
     def predict(self, xs: np.ndarray) -> np.ndarray:
@@ -76,7 +73,8 @@ def train_recall_first(cell: str, T: int, seed: int, *, hidden_size: int = 32, n
 
     Every step draws a fresh batch (so there is no overfitting to measure);
     the model is then scored on ``n_test`` new sequences. Adam with
-    global-norm clipping, a fixed number of steps, everything seeded by ``seed``.
+    global-norm clipping, a fixed number of steps (one epoch of :func:`rnnbook.train.fit`),
+    everything seeded by ``seed``.
 
     Returns
     -------
@@ -85,14 +83,14 @@ def train_recall_first(cell: str, T: int, seed: int, *, hidden_size: int = 32, n
     """
     rng = np.random.default_rng(seed)
     model = SequenceClassifier(cell, n_symbols + n_distractors, hidden_size, n_symbols, rng=rng, dtype=dtype, **cell_options)
-    opt = Adam(lr=lr)
-    losses = np.empty(steps)
-    for step in range(steps):
-        xs, y = recall_first(batch_size, T, n_symbols=n_symbols, n_distractors=n_distractors, rng=rng, dtype=dtype)
-        losses[step] = model.forward(xs, y)
-        model.backward()
-        clip_grad_norm(model.grads, max_norm)
-        opt.update(model.params, model.grads)
+    steps = check_positive_int("steps", steps)
+
+    def batches(epoch):            # one "epoch" of `steps` fresh batches, each counting once
+        for _ in range(steps):
+            yield recall_first(batch_size, T, n_symbols=n_symbols, n_distractors=n_distractors, rng=rng,
+                               dtype=dtype), 1
+    state = fit(model, Adam(lr=lr), batches, epochs=1, max_norm=max_norm, on_nonfinite="raise")
+    losses = np.asarray(state.history["loss"], dtype=np.float64)
     xs, y = recall_first(n_test, T, n_symbols=n_symbols, n_distractors=n_distractors, rng=np.random.default_rng(10_000 + seed), dtype=dtype)
     accuracy = float((model.predict(xs).argmax(axis=1) == y).mean())
     result = {"accuracy": accuracy, "losses": losses}

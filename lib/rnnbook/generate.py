@@ -18,10 +18,10 @@ import contextlib
 
 import numpy as np
 
-from ._checks import check_array
+from ._checks import check_array, check_positive_int
 from .layers import init_rng
 
-__all__ = ["sampling_distribution", "generate"]
+__all__ = ["sampling_distribution", "generate", "continue_prompt"]
 
 
 def _check_temperature(temperature) -> float:
@@ -130,27 +130,34 @@ def generate(model, prompt_ids, length: int, *, greedy: bool = False, temperatur
     -------
     ids: int64 array ``(num_samples, length)``, without the prompt.
     """
+    S = check_positive_int("num_samples", num_samples)
+    temperature = _check_temperature(temperature)
+    rng = init_rng(rng)
+
+    def pick(logits):                                           # (S, V) -> (S,)
+        if greedy:
+            return logits.argmax(axis=-1)
+        p = sampling_distribution(logits, temperature, _check_top_k(top_k, logits.shape[-1]))
+        cdf = np.cumsum(p, axis=-1)
+        u = (1.0 - rng.random(S))[:, None] * cdf[:, -1:]                              # in (0, total]
+        return np.minimum((cdf < u).sum(axis=-1), p.shape[-1] - 1)
+    return continue_prompt(model, prompt_ids, length, pick, num_samples=S)
+
+
+def continue_prompt(model, prompt_ids, length: int, pick, *, num_samples: int = 1) -> np.ndarray:
+    """The generation loop: read the prompt, then ``length`` times choose ``pick(logits (S, V)) -> ids (S,)``
+    and feed the choice back in. Shared by :func:`generate` and :func:`rnnbook.train.sample`, which differ
+    only in how they choose. Returns int64 ids ``(num_samples, length)``."""
     prompt_ids = check_array("prompt_ids", prompt_ids, ndim=1, kind="int")
     if prompt_ids.size == 0:
         raise ValueError("prompt_ids is empty: give at least one token to start from (e.g. '<eos>')")
-    for name, value in (("length", length), ("num_samples", num_samples)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    temperature = _check_temperature(temperature)
-    rng = init_rng(rng)
-    S = int(num_samples)
-    out = np.empty((S, int(length)), dtype=np.int64)
+    length = check_positive_int("length", length)
+    S = check_positive_int("num_samples", num_samples)
+    out = np.empty((S, length), dtype=np.int64)
     with _carrying_state(model):
         logits = model.predict(np.repeat(prompt_ids[None], S, axis=0))[:, -1]          # (S, V)
-        top_k = _check_top_k(top_k, logits.shape[-1])
-        for t in range(int(length)):
-            if greedy:
-                tokens = logits.argmax(axis=-1)
-            else:
-                p = sampling_distribution(logits, temperature, top_k)
-                cdf = np.cumsum(p, axis=-1)
-                u = (1.0 - rng.random(S))[:, None] * cdf[:, -1:]                      # in (0, total]
-                tokens = np.minimum((cdf < u).sum(axis=-1), p.shape[-1] - 1)
+        for t in range(length):
+            tokens = pick(logits)
             out[:, t] = tokens
             if t + 1 < length:
                 logits = model.predict(tokens[:, None].astype(np.int64))[:, -1]

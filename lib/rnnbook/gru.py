@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_gate_weights, check_array, check_same_dtype
+from ._checks import check_array, check_gate_weights, check_positive_int, check_same_dtype
 from ._timemajor import input_gradient, project_inputs
-from .layers import _check_size, init_rng
+from .layers import init_rng
 
 __all__ = ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward", "TimeGRU"]
 
@@ -177,8 +177,8 @@ class TimeGRU:
 
     def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
                  dtype=np.float32):
-        D = _check_size("input_size", input_size)
-        H = _check_size("hidden_size", hidden_size)
+        D = check_positive_int("input_size", input_size)
+        H = check_positive_int("hidden_size", hidden_size)
         rng = init_rng(rng)
         Wx = (rng.standard_normal((D, 3 * H)) / np.sqrt(D)).astype(dtype)
         Wh = (rng.standard_normal((H, 3 * H)) / np.sqrt(H)).astype(dtype)

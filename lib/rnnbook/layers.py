@@ -1,24 +1,58 @@
-"""The non-recurrent layers: affine maps, embeddings, softmax with loss, dropout.
+"""The non-recurrent layers (affine maps, embeddings, softmax with loss, dropout) and the layer contract.
 
-Every layer follows the same contract, the one of the classic NumPy textbooks:
+**The layer contract.** Every layer of :mod:`rnnbook` (these, the time layers of :mod:`.rnn`, :mod:`.lstm` and :mod:`.gru`,
+:class:`.attention.Attention`, the layers of :mod:`.conv` and of ``rnnbook.models``) follows the contract
+of the classic NumPy textbooks:
 
-* ``params``: a list of parameter arrays (updated in place by optimizers);
-* ``grads``: a list of arrays of the same shapes, filled by ``backward``;
-* ``forward(...)`` computes the output and remembers what ``backward`` needs;
-* ``backward(dout)`` returns the gradient with respect to the input and
-  writes the parameter gradients into ``grads`` (overwriting, not adding).
+* ``params``: a list of parameter arrays, updated in place by the optimizers of :mod:`.optim`;
+  ``grads``: a list of arrays of the same shapes, in the same order. A layer without parameters has
+  two empty lists. A model's lists are its layers' lists concatenated (:func:`collect`).
+* ``forward(*inputs)`` returns the output and remembers what ``backward`` needs (one forward, then
+  one backward: a second forward replaces the cache).
+* ``backward(dout)`` takes the gradient of the loss with respect to the output (same shape) and
+  *overwrites* ``grads`` (it never adds to them, so no zeroing between steps is needed). It returns
+  the gradient with respect to the input; with several array inputs, a tuple in the order of
+  ``forward``'s arguments (``Attention.backward -> (dhs_enc, dhs_dec)``). Integer inputs (token
+  ids) have no gradient: ``Embedding.backward`` returns ``None``, and so does a layer whose input
+  needs none (the captioner's ``CNNEncoder``, whose first convolution skips it).
+* Optional *initial states* are keyword inputs of the time layers (``forward(xs, h0=None)``; the
+  LSTM also takes ``c0``): their gradients are not returned but stored on attributes named after
+  them, ``dh0`` and ``dc0``, because most callers start from zeros and do not need them (an encoder
+  feeding a decoder reads ``decoder.lstm.dh0``). Symmetrically, their ``backward(dhs, dh_last=None)``
+  takes an optional extra upstream gradient for the last state.
+* A loss layer's ``forward(logits, targets)`` returns a Python float; its ``backward(dout=1.0)``
+  returns ``dlogits``. A model's ``forward(*batch)`` returns the mean loss and its ``backward()``
+  (no argument) fills every ``grads``; :func:`rnnbook.train.train_step` relies on nothing else.
+* **Weight tying** (:class:`TiedAffine`): the output layer reuses the embedding's matrix, whose
+  gradient then has two parts. The embedding's ``backward`` writes its part (overwriting, as
+  always) and runs last, so the model then calls :meth:`TiedAffine.add_to_embedding` to add the
+  output layer's part: the one place where a gradient is added, and it is a separate call so that
+  the overwrite rule holds for every ``backward``.
+* **Stateful time layers** (``stateful=True``) carry their last state into the next ``forward``.
+  When the batch size changes, the carried state (one row per sequence) cannot continue the new
+  rows: the layer then starts from zeros, as after ``reset_state()`` (documented and tested
+  behaviour, not an error). Call ``reset_state()`` explicitly between unrelated texts.
 
-Layers accept any number of leading axes, so the same ``Affine`` serves a
-batch ``(N, D)`` and a batch of sequences ``(N, T, D)``.
+The *plain functions* (``rnn_step_backward``, ``lstm_backward``, ``attention_backward``,
+``conv_backward``, ``init_state_backward`` ...) take the upstream gradient **first**, then the
+forward's inputs in the forward's order; a forward output follows where the derivation is written
+in terms of it (``rnn_step_backward`` takes ``h_next`` for ``1 - h_next ** 2``,
+``attention_backward`` the weights), otherwise the function recomputes what it needs. The one
+exception is :mod:`.autograd`, whose local rules (``mul_backward(a, b, grad_out)``) put the
+upstream gradient last: the appendix derives them as functions of the operation's inputs and its
+exercises are graded with that signature, which does not change.
+
+Layers accept any number of leading axes where it makes sense, so the same ``Affine`` serves a
+batch ``(N, D)`` and a batch of sequences ``(N, T, D)``. Public APIs are batch-major.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_ids, check_same_dtype
+from ._checks import check_array, check_ids, check_positive_int, check_same_dtype
 from .backend import array_module, is_cupy, scatter_add, to_device
 
-__all__ = ["Affine", "TiedAffine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "init_rng"]
+__all__ = ["Affine", "TiedAffine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "init_rng", "collect"]
 
 
 def init_rng(rng) -> np.random.Generator:
@@ -32,10 +66,13 @@ def init_rng(rng) -> np.random.Generator:
     raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
 
 
-def _check_size(name: str, value) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def collect(*layers) -> tuple[list, list]:
+    """The ``params`` and ``grads`` lists of a model made of ``layers``, in order (the same arrays, not copies)."""
+    params, grads = [], []
+    for layer in layers:
+        params += layer.params
+        grads += layer.grads
+    return params, grads
 
 
 class Affine:
@@ -57,8 +94,8 @@ class Affine:
     """
 
     def __init__(self, in_size: int, out_size: int, *, rng=None, dtype=np.float32):
-        in_size = _check_size("in_size", in_size)
-        out_size = _check_size("out_size", out_size)
+        in_size = check_positive_int("in_size", in_size)
+        out_size = check_positive_int("out_size", out_size)
         rng = init_rng(rng)
         W = (rng.standard_normal((in_size, out_size)) / np.sqrt(in_size)).astype(dtype)
         b = np.zeros(out_size, dtype=dtype)
@@ -153,8 +190,8 @@ class Embedding:
     """
 
     def __init__(self, vocab_size: int, embed_size: int, *, rng=None, dtype=np.float32):
-        vocab_size = _check_size("vocab_size", vocab_size)
-        embed_size = _check_size("embed_size", embed_size)
+        vocab_size = check_positive_int("vocab_size", vocab_size)
+        embed_size = check_positive_int("embed_size", embed_size)
         rng = init_rng(rng)
         W = (rng.standard_normal((vocab_size, embed_size)) * 0.1).astype(dtype)
         self.params = [to_device(W)]                        # on the GPU after rnnbook.use_gpu()
@@ -189,6 +226,13 @@ class SoftmaxCrossEntropy:
     ``forward(logits, targets)`` returns the mean of ``-log softmax(logits)[target]``
     over all positions whose target is not ``ignore_index`` (padding).
     ``backward()`` returns ``(softmax(logits) - onehot(targets)) / count``.
+
+    It computes what :func:`rnnbook.lm_ops.softmax_cross_entropy` computes (the plain function, the
+    one implementation the other loss functions call), fused for speed: the softmax is formed once, in
+    place, and kept for ``backward``; the tests check that both agree. The ignored id is called
+    ``ignore_index`` in the loss functions (any id) and ``pad_id`` in the models and in
+    :func:`rnnbook.models.captioner.masked_cross_entropy` (the ``<pad>`` id they ignore): both names
+    are in graded signatures and committed notebooks, so both stay; they mean the same argument.
     """
 
     def __init__(self, ignore_index: int = -1):

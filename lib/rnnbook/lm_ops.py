@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_ids
+from ._checks import check_array, check_ids, check_positive_int
 
 __all__ = ["embedding_forward", "embedding_backward", "softmax_cross_entropy", "perplexity_from_losses",
            "tied_embedding_grad"]
@@ -44,8 +44,7 @@ def embedding_backward(dout, ids, vocab_size: int) -> np.ndarray:
         A token that occurs several times receives the *sum* of its gradients; rows of tokens
         that do not occur are zero.
     """
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size <= 0:
-        raise ValueError(f"vocab_size must be a positive integer, got {vocab_size!r}")
+    check_positive_int("vocab_size", vocab_size)
     ids = check_ids("ids", ids, int(vocab_size))
     dout = check_array("dout", dout, kind="float")
     if dout.shape[:-1] != ids.shape or dout.ndim != ids.ndim + 1:

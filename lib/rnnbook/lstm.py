@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_gate_weights, check_array, check_same_dtype
+from ._checks import check_array, check_gate_weights, check_positive_int, check_same_dtype
 from .backend import array_module, lstm_kernels, to_device
 from ._timemajor import input_gradient, project_inputs
-from .layers import _check_size, init_rng
+from .layers import init_rng
 
 __all__ = ["GATES", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "TimeLSTM"]
 
@@ -302,8 +302,8 @@ class TimeLSTM:
 
     def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
                  dtype=np.float32, forget_bias: float = 1.0, fixed_gates: dict | None = None):
-        D = _check_size("input_size", input_size)
-        H = _check_size("hidden_size", hidden_size)
+        D = check_positive_int("input_size", input_size)
+        H = check_positive_int("hidden_size", hidden_size)
         rng = init_rng(rng)
         self.fixed_gates = _check_fixed(fixed_gates)
         Wx = (rng.standard_normal((D, 4 * H)) / np.sqrt(D)).astype(dtype)

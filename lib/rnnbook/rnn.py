@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_same_dtype
+from ._checks import check_array, check_positive_int, check_same_dtype
 from ._timemajor import input_gradient, project_inputs
-from .layers import _check_size, init_rng
+from .layers import init_rng
 
 __all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward", "TimeRNN"]
 
@@ -173,8 +173,8 @@ class TimeRNN:
 
     def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
                  dtype=np.float32):
-        D = _check_size("input_size", input_size)
-        H = _check_size("hidden_size", hidden_size)
+        D = check_positive_int("input_size", input_size)
+        H = check_positive_int("hidden_size", hidden_size)
         rng = init_rng(rng)
         Wx = (rng.standard_normal((D, H)) / np.sqrt(D)).astype(dtype)
         Wh = (rng.standard_normal((H, H)) / np.sqrt(H)).astype(dtype)

@@ -1,15 +1,18 @@
-"""Training recurrent language models with truncated backpropagation through time (chapter 2).
+"""Training: one step, one loop, and its configuration for language models (chapter 2).
 
-A long corpus is cut into ``batch_size`` contiguous *rows*, each read from left
-to right in chunks of ``seq_len`` tokens (:func:`tbptt_batches`). A stateful
-model carries its hidden state from one chunk to the next, so information can
-flow forward across chunk borders, while the backward pass stops at every
-border: that is truncated BPTT.
+:func:`train_step` is one update (forward, backward, global-norm clipping, optimizer step) and
+:func:`fit` the one loop of the library: epochs of minibatches with hooks for what differs between
+models (resetting a carried state, a learning-rate schedule, progress, evaluation, logging) and a
+:class:`TrainState` that holds the counters and history and saves and restores itself, so that an
+interrupted run resumes exactly. The language model (:func:`train_lm`), seq2seq
+(:func:`rnnbook.models.seq2seq.fit_seq2seq`), captioning (:func:`rnnbook.models.captioner.fit_captioner`)
+and the chapter 3 experiments (:func:`rnnbook.experiments.train_recall_first`) are configurations of it.
 
-:func:`train_lm` runs the loop (forward, backward, global-norm clipping,
-optimizer step), evaluates the validation perplexity after every epoch
-(:func:`evaluate_perplexity`) and returns a history of the run.
-:func:`sample` draws text from a trained model.
+A language model is trained with truncated BPTT: a long corpus is cut into ``batch_size`` contiguous
+*rows*, each read from left to right in chunks of ``seq_len`` tokens (:func:`tbptt_batches`). A
+stateful model carries its hidden state from one chunk to the next, so information can flow forward
+across chunk borders, while the backward pass stops at every border. :func:`evaluate_perplexity`
+measures a model on held-out text; :func:`sample` draws text from it.
 """
 from __future__ import annotations
 
@@ -19,16 +22,11 @@ from typing import Callable
 
 import numpy as np
 
-from ._checks import check_array
-from .optim import clip_grad_norm
+from ._checks import check_array, check_positive_int
+from .optim import Adam, clip_grad_norm, global_norm
 
-__all__ = ["TBPTTBatches", "tbptt_batches", "evaluate_perplexity", "train_lm", "sample"]
-
-
-def _positive_int(name: str, value) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+__all__ = ["train_step", "TrainState", "fit", "shuffled_batches", "fit_minibatches", "TBPTTBatches",
+           "tbptt_batches", "evaluate_perplexity", "train_lm", "sample"]
 
 
 class TBPTTBatches:
@@ -45,8 +43,8 @@ class TBPTTBatches:
 
     def __init__(self, ids, batch_size: int, seq_len: int):
         ids = check_array("ids", ids, ndim=1, kind="int")
-        B = _positive_int("batch_size", batch_size)
-        L = _positive_int("seq_len", seq_len)
+        B = check_positive_int("batch_size", batch_size)
+        L = check_positive_int("seq_len", seq_len)
         row_len = (ids.size - 1) // B          # -1: every input needs a next token as its target
         if row_len < L:
             raise ValueError(
@@ -134,6 +132,280 @@ def _default_log(msg: str) -> None:
     print(msg, flush=True)
 
 
+# ------------------------------------------------------------------------------------------- the training core
+def train_step(model, optimizer, batch, max_norm: float | None = None) -> tuple[float, float]:
+    """One update: ``loss = model.forward(*batch)``, ``model.backward()``, clip, ``optimizer.update``.
+
+    The gradients are clipped to global norm ``max_norm`` (:func:`rnnbook.optim.clip_grad_norm`; ``None``
+    measures the norm without clipping). Returns ``(loss, norm)``, the norm taken before clipping. When
+    the loss or the norm is not finite, the parameters are left unchanged and the non-finite values are
+    returned: the caller decides whether to stop or to raise (see :func:`fit`).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = model.forward(*batch)
+        model.backward()
+    if not np.isfinite(loss):
+        return float(loss), float("nan")
+    try:
+        norm = clip_grad_norm(model.grads, max_norm) if max_norm is not None else global_norm(model.grads)
+    except FloatingPointError:
+        norm = float("nan")
+    if np.isfinite(norm):
+        optimizer.update(model.params, model.grads)
+    return float(loss), float(norm)
+
+
+class TrainState:
+    """Where a training run is: its counters and its history; it saves and restores itself.
+
+    ``history`` holds the per-step lists ``"loss"`` and ``"grad_norm"``, ``"steps"`` (updates done) and
+    ``"diverged"``, plus whatever the epoch hooks add. ``epoch`` counts from 1; ``batch`` is the number of
+    batches of the current epoch already trained on; ``epoch_loss`` and ``epoch_weight`` accumulate the
+    weighted loss of the current epoch. ``layout`` describes the run (batch sizes, epochs): a checkpoint
+    saved by a run with another layout is refused.
+
+    With a ``path``, :meth:`save` writes the whole training state (model, optimizer, the model's carried
+    recurrent state and random generator, and this object) to it (see
+    :func:`rnnbook.checkpoint.save_training_state`), every ``every`` steps and when training ends, and
+    :meth:`restore` reads it back, so a run started again resumes where it stopped.
+    """
+
+    def __init__(self, layout: dict | None = None, history: dict | None = None, *, path=None,
+                 every: int | None = None):
+        if every is not None:
+            check_positive_int("checkpoint_every", every)
+            if path is None:
+                raise ValueError("checkpoint_every needs a checkpoint_path to save to")
+        self.layout = dict(layout or {})
+        self.history = history if history is not None else {"loss": [], "grad_norm": []}
+        self.history.setdefault("steps", 0)
+        self.history.setdefault("diverged", False)
+        self.epoch, self.batch, self.epoch_loss, self.epoch_weight, self.finished = 1, 0, 0.0, 0, False
+        self.resumed = False
+        self.path, self.every = path, every
+        if path is not None:
+            from .checkpoint import _npz_path
+            self.path = _npz_path(path)
+
+    @property
+    def steps(self) -> int:
+        return self.history["steps"]
+
+    def _counters(self) -> dict:
+        return {"epoch": self.epoch, "batch": self.batch, "epoch_loss": self.epoch_loss,
+                "epoch_weight": self.epoch_weight, "finished": self.finished}
+
+    def save(self, model, optimizer) -> None:
+        """Write the training state to ``path`` (atomically: an interrupted save keeps the previous file)."""
+        from .checkpoint import save_training_state
+        save_training_state(self.path, model, optimizer,
+                            {"history": self.history, "pos": self._counters(), "layout": self.layout})
+
+    def restore(self, model, optimizer) -> bool:
+        """Load ``path`` into the model, the optimizer and this state if the file exists; say whether it did."""
+        if self.path is None or not self.path.exists():
+            return False
+        from .checkpoint import load_training_state
+        saved = load_training_state(self.path, model, optimizer)
+        if saved.get("layout") != self.layout:
+            raise ValueError(f"{self.path} was saved by a run with a different setup ({saved.get('layout')}) "
+                             f"than this one ({self.layout}); delete it or pass another checkpoint_path")
+        self.history = saved["history"]
+        for key, value in saved["pos"].items():
+            setattr(self, key, value)
+        self.resumed = True
+        return True
+
+    def save_due(self) -> bool:
+        return self.every is not None and self.steps % self.every == 0
+
+    def next_epoch(self) -> None:
+        self.epoch, self.batch, self.epoch_loss, self.epoch_weight = self.epoch + 1, 0, 0.0, 0
+
+
+def _record_step(state: TrainState, loss: float, norm: float, weight, on_nonfinite: str) -> bool:
+    """Add one step to the history; return False (after marking divergence) when it was not finite."""
+    history = state.history
+    history["loss"].append(loss)
+    history["grad_norm"].append(norm)
+    if not (np.isfinite(loss) and np.isfinite(norm)):
+        if on_nonfinite == "raise":
+            raise FloatingPointError(f"training diverged at step {history['steps'] + 1}: "
+                                     f"loss {loss}, gradient norm {norm}")
+        history["diverged"] = True
+        return False
+    history["steps"] += 1
+    state.batch += 1
+    state.epoch_loss += loss * weight
+    state.epoch_weight += weight
+    return True
+
+
+def _run_epoch(model, optimizer, batches, state: TrainState, max_norm, max_steps, on_step, on_nonfinite):
+    """Train on the batches of one epoch that the state has not seen yet; stop early at ``max_steps``."""
+    for k, (batch, weight) in enumerate(batches):
+        if k < state.batch:
+            continue                        # trained on before the checkpoint this run resumed from
+        if max_steps is not None and state.steps >= max_steps:
+            break
+        loss, norm = train_step(model, optimizer, batch, max_norm)
+        if not _record_step(state, loss, norm, weight, on_nonfinite):
+            break
+        if on_step is not None:
+            on_step(state, loss)
+        if state.save_due():
+            state.save(model, optimizer)
+
+
+def fit(model, optimizer, batches: Callable, *, epochs: int, max_norm: float | None = None,
+        max_steps: int | None = None, state: TrainState | None = None, on_epoch_start: Callable | None = None,
+        on_step: Callable | None = None, on_epoch_end: Callable | None = None,
+        on_nonfinite: str = "stop") -> TrainState:
+    """The one training loop of the library: epochs of minibatches, each trained by :func:`train_step`.
+
+    Parameters
+    ----------
+    model, optimizer:
+        A model with ``params``, ``grads``, ``forward(*batch) -> mean loss`` and ``backward()``; an
+        optimizer with ``update(params, grads)``.
+    batches:
+        ``batches(epoch) -> iterable of (batch, weight)``: ``batch`` is the tuple of ``forward``'s
+        arguments, ``weight`` what the batch's loss counts for in the epoch's mean loss (its number of
+        examples, or 1 for equal batches).
+    epochs, max_norm, max_steps:
+        Passes over the data; global-norm clipping threshold (``None``: no clipping); a budget of updates.
+    state:
+        A :class:`TrainState` (a fresh one by default), which also saves checkpoints; pass one that was
+        restored to resume a run.
+    on_epoch_start, on_step, on_epoch_end:
+        Hooks: ``on_epoch_start(state)`` before an epoch (e.g. reset a carried state, set a learning
+        rate), ``on_step(state, loss)`` after every update (progress), ``on_epoch_end(state, mean_loss)``
+        after every epoch that trained at least once (evaluate, log; it may append to ``state.history``).
+    on_nonfinite:
+        ``"stop"``: a non-finite loss or gradient norm ends training with ``history["diverged"] = True``
+        (the parameters keep their last finite values); ``"raise"``: raise ``FloatingPointError``.
+
+    Returns
+    -------
+    The final :class:`TrainState` (``state.history`` is the run's history).
+    """
+    check_positive_int("epochs", epochs)
+    if max_steps is not None:
+        check_positive_int("max_steps", max_steps)
+    if on_nonfinite not in ("stop", "raise"):
+        raise ValueError(f"on_nonfinite must be 'stop' or 'raise', got {on_nonfinite!r}")
+    state = TrainState() if state is None else state
+    while not state.finished and state.epoch <= epochs:
+        if on_epoch_start is not None:
+            on_epoch_start(state)
+        state.resumed = False
+        _run_epoch(model, optimizer, batches(state.epoch), state, max_norm, max_steps, on_step, on_nonfinite)
+        if state.epoch_weight == 0:
+            break
+        if on_epoch_end is not None:
+            on_epoch_end(state, state.epoch_loss / state.epoch_weight)
+        state.next_epoch()
+        if state.history["diverged"] or (max_steps is not None and state.steps >= max_steps):
+            break
+    state.finished = True
+    if state.path is not None:
+        state.save(model, optimizer)
+    return state
+
+
+def shuffled_batches(arrays, batch_size: int, seed: int = 0, dtypes=None) -> Callable:
+    """Minibatches of the rows of ``arrays`` (all with the same first axis) in a new random order every epoch.
+
+    Returns the ``batches`` function of :func:`fit`: every call draws a permutation from one generator
+    seeded by ``seed`` and yields ``(tuple of array slices, number of rows)``. ``dtypes`` (one entry per
+    array, ``None`` to keep) converts each slice, e.g. images stored as float64 for a float32 model.
+    """
+    batch_size = check_positive_int("batch_size", batch_size)
+    N = arrays[0].shape[0]
+    dtypes = dtypes or (None,) * len(arrays)
+    rng = np.random.default_rng(seed)
+
+    def batches(epoch):
+        order = rng.permutation(N)
+        for i in range(0, N, batch_size):
+            idx = order[i:i + batch_size]
+            yield tuple(a[idx] if d is None else a[idx].astype(d, copy=False)
+                        for a, d in zip(arrays, dtypes)), len(idx)
+    return batches
+
+
+def fit_minibatches(model, arrays: dict, *, epochs: int, batch_size: int, lr: float, max_norm: float, seed: int,
+                    evaluate=None, log=None, dtypes=None) -> dict:
+    """Train with Adam on shuffled minibatches of ``arrays`` (the arguments of ``model.forward``, by name).
+
+    The configuration of :func:`fit` shared by :func:`rnnbook.models.seq2seq.fit_seq2seq` and
+    :func:`rnnbook.models.captioner.fit_captioner` (see them for the parameters). A non-finite gradient
+    raises ``FloatingPointError``. Returns ``{"loss": [mean training loss per epoch],
+    "score": [evaluate(model) per epoch]}``.
+    """
+    epochs = check_positive_int("epochs", epochs)
+    (first, a), *others = arrays.items()
+    for name, b in others:
+        if b.shape[0] != a.shape[0]:
+            raise ValueError(f"{first} and {name} must have the same number of rows, got {a.shape[0]} and "
+                             f"{b.shape[0]}")
+    result = {"loss": [], "score": []}
+
+    def epoch_end(state, mean_loss):
+        result["loss"].append(mean_loss)
+        if evaluate is not None:
+            result["score"].append(float(evaluate(model)))
+        if log is not None:
+            extra = f", score {result['score'][-1]:.3f}" if evaluate is not None else ""
+            log(f"epoch {state.epoch}: loss {mean_loss:.3f}{extra}")
+
+    fit(model, Adam(lr), shuffled_batches(tuple(arrays.values()), batch_size, seed, dtypes), epochs=epochs, max_norm=max_norm,
+        on_epoch_end=epoch_end, on_nonfinite="raise")
+    return result
+
+
+# ------------------------------------------------------------------------------ the language model's training
+def _lm_hooks(model, optimizer, *, val_ids, eval_bs, seq_len, tokens_per_step, lr_schedule, log, bar):
+    """The hooks of :func:`fit` that make it :func:`train_lm`: carried state, schedule, progress, validation."""
+    def epoch_start(state):
+        if not (state.resumed and state.batch > 0):
+            model.reset_state()             # a resumed run got the carried state from the checkpoint
+        if lr_schedule is not None:
+            lr = float(lr_schedule(state.epoch))
+            if not (np.isfinite(lr) and lr > 0):
+                raise ValueError(f"lr_schedule({state.epoch}) returned {lr}: a learning rate must be positive")
+            optimizer.lr = lr
+
+    def step(state, loss):
+        if bar is not None:
+            bar.update(1)
+            if state.steps % 10 == 0:
+                bar.set_postfix(loss=f"{loss:.3f}")
+
+    def epoch_end(state, mean_loss):
+        history = state.history
+        history["epoch"].append(state.epoch)
+        history["lr"].append(float(getattr(optimizer, "lr", float("nan"))))
+        history["tokens"].append(state.steps * tokens_per_step)
+        history["train_ppl"].append(float(math.exp(mean_loss)))
+        val = evaluate_perplexity(model, val_ids, eval_bs, seq_len) if val_ids is not None else float("nan")
+        history["val_ppl"].append(val)
+        if log is not None:
+            log(f"epoch {state.epoch:2d} | steps {history['steps']:5d} | train ppl {history['train_ppl'][-1]:7.3f}"
+                f" | val ppl {val:7.3f}")
+    return {"on_epoch_start": epoch_start, "on_step": step, "on_epoch_end": epoch_end}
+
+
+def _check_lm_options(epochs, max_steps, max_norm, lr_schedule) -> None:
+    check_positive_int("epochs", epochs)
+    if max_steps is not None:
+        check_positive_int("max_steps", max_steps)
+    if max_norm is not None and not max_norm > 0:
+        raise ValueError(f"max_norm must be positive or None, got {max_norm}")
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise TypeError(f"lr_schedule must be a function epoch -> learning rate, got {type(lr_schedule).__name__}")
+
+
 def train_lm(model, optimizer, train_ids, val_ids=None, *, batch_size: int = 32, seq_len: int = 32,
              epochs: int = 1, max_norm: float | None = 5.0, max_steps: int | None = None,
              eval_batch_size: int | None = None, progress: bool = True,
@@ -145,8 +417,11 @@ def train_lm(model, optimizer, train_ids, val_ids=None, *, batch_size: int = 32,
     The model follows the interface of :class:`rnnbook.models.RNNLM`:
     ``params``, ``grads``, ``forward(x, y) -> mean loss``, ``backward()`` and
     ``reset_state()``; it should be *stateful* so the hidden state is carried
-    across chunks. Every step: forward, backward, clip the gradients to global
-    norm ``max_norm`` (skip with ``None``), ``optimizer.update(params, grads)``.
+    across chunks. Every step is :func:`train_step`: forward, backward, clip the
+    gradients to global norm ``max_norm`` (skip with ``None``),
+    ``optimizer.update(params, grads)``; the loop is :func:`fit`, configured by
+    hooks that reset the carried state, apply the schedule, show progress and
+    evaluate.
 
     Parameters
     ----------
@@ -169,8 +444,7 @@ def train_lm(model, optimizer, train_ids, val_ids=None, *, batch_size: int = 32,
         history) to ``checkpoint_path`` every ``checkpoint_every`` steps and
         when training ends. If the file already exists, training *resumes*
         from it, so an interrupted run started again with the same arguments
-        ends exactly as an uninterrupted one would (see
-        :func:`rnnbook.checkpoint.save_training_state`).
+        ends exactly as an uninterrupted one would (see :class:`TrainState`).
 
     Returns
     -------
@@ -180,152 +454,55 @@ def train_lm(model, optimizer, train_ids, val_ids=None, *, batch_size: int = 32,
     ``"steps"`` and ``"diverged"``.
     """
     batches = tbptt_batches(train_ids, batch_size, seq_len)
-    _positive_int("epochs", epochs)
-    if max_steps is not None:
-        _positive_int("max_steps", max_steps)
-    if max_norm is not None and not max_norm > 0:
-        raise ValueError(f"max_norm must be positive or None, got {max_norm}")
+    _check_lm_options(epochs, max_steps, max_norm, lr_schedule)
     eval_bs = batch_size if eval_batch_size is None else eval_batch_size
     if val_ids is not None:
         tbptt_batches(val_ids, eval_bs, seq_len)       # validate early, not after an epoch of training
-
-    if lr_schedule is not None and not callable(lr_schedule):
-        raise TypeError(f"lr_schedule must be a function epoch -> learning rate, got {type(lr_schedule).__name__}")
     history = {"loss": [], "grad_norm": [], "epoch": [], "train_ppl": [], "val_ppl": [], "lr": [], "tokens": [],
                "steps": 0, "diverged": False}
-    total_steps = epochs * len(batches)
-    if max_steps is not None:
-        total_steps = min(total_steps, max_steps)
-    if checkpoint_every is not None:
-        _positive_int("checkpoint_every", checkpoint_every)
-        if checkpoint_path is None:
-            raise ValueError("checkpoint_every needs a checkpoint_path to save to")
-    # the counters that say where the loop is; saved with every checkpoint
-    pos = {"epoch": 1, "batch": 0, "tokens": 0, "epoch_loss": 0.0, "epoch_steps": 0, "finished": False}
     layout = {"batch_size": batches.batch_size, "seq_len": batches.seq_len, "n_batches": len(batches),
               "epochs": int(epochs), "max_steps": max_steps}
-    resumed = False
-    if checkpoint_path is not None:
-        from .checkpoint import _npz_path, load_training_state, save_training_state
-        checkpoint_path = _npz_path(checkpoint_path)
-        if checkpoint_path.exists():
-            saved = load_training_state(checkpoint_path, model, optimizer)
-            if saved.get("layout") != layout:
-                raise ValueError(f"{checkpoint_path} was saved by a run with a different setup "
-                                 f"({saved.get('layout')}) than this one ({layout}); "
-                                 f"delete it or pass another checkpoint_path")
-            history, pos, resumed = saved["history"], saved["pos"], True
-            if log is not None:
-                log(f"resuming from {checkpoint_path.name}: step {history['steps']}, epoch {pos['epoch']}")
-
-    def save_checkpoint():
-        save_training_state(checkpoint_path, model, optimizer, {"history": history, "pos": pos, "layout": layout})
-
+    state = TrainState(layout, history, path=checkpoint_path, every=checkpoint_every)
+    if state.restore(model, optimizer) and log is not None:
+        log(f"resuming from {state.path.name}: step {state.steps}, epoch {state.epoch}")
+    total_steps = epochs * len(batches) if max_steps is None else min(epochs * len(batches), max_steps)
     bar = None
-    if progress and not pos["finished"]:
+    if progress and not state.finished:
         from tqdm.auto import tqdm
-        bar = tqdm(total=total_steps, initial=history["steps"], desc="training", unit="step", leave=False)
+        bar = tqdm(total=total_steps, initial=state.steps, desc="training", unit="step", leave=False)
+    hooks = _lm_hooks(model, optimizer, val_ids=val_ids, eval_bs=eval_bs, seq_len=seq_len,
+                      tokens_per_step=batches.batch_size * batches.seq_len, lr_schedule=lr_schedule, log=log, bar=bar)
     try:
-        while not pos["finished"] and pos["epoch"] <= epochs:
-            epoch = pos["epoch"]
-            if not (resumed and pos["batch"] > 0):
-                model.reset_state()         # a resumed run got the carried state from the checkpoint
-            resumed = False
-            if lr_schedule is not None:
-                lr = float(lr_schedule(epoch))
-                if not (np.isfinite(lr) and lr > 0):
-                    raise ValueError(f"lr_schedule({epoch}) returned {lr}: a learning rate must be positive")
-                optimizer.lr = lr
-            for k, (x, y) in enumerate(batches):
-                if k < pos["batch"]:
-                    continue                # already trained on before the checkpoint
-                if history["steps"] >= total_steps:
-                    break
-                with np.errstate(over="ignore", invalid="ignore"):
-                    loss = model.forward(x, y)
-                    model.backward()
-                if not np.isfinite(loss):
-                    norm = float("nan")
-                else:
-                    try:
-                        norm = (clip_grad_norm(model.grads, max_norm) if max_norm is not None
-                                else float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64)))
-                                                       for g in model.grads))))
-                    except FloatingPointError:
-                        norm = float("nan")
-                history["loss"].append(float(loss))
-                history["grad_norm"].append(float(norm))
-                if not (np.isfinite(loss) and np.isfinite(norm)):
-                    if not stop_on_nan:
-                        raise FloatingPointError(f"training diverged at step {history['steps'] + 1}: "
-                                                 f"loss {loss}, gradient norm {norm}")
-                    history["diverged"] = True
-                    break
-                optimizer.update(model.params, model.grads)
-                history["steps"] += 1
-                pos["batch"] = k + 1
-                pos["tokens"] += int(x.size)
-                pos["epoch_loss"] += float(loss)
-                pos["epoch_steps"] += 1
-                if bar is not None:
-                    bar.update(1)
-                    if history["steps"] % 10 == 0:
-                        bar.set_postfix(loss=f"{loss:.3f}")
-                if checkpoint_every is not None and history["steps"] % checkpoint_every == 0:
-                    save_checkpoint()
-            if pos["epoch_steps"] == 0:
-                break
-            history["epoch"].append(epoch)
-            history["lr"].append(float(getattr(optimizer, "lr", float("nan"))))
-            history["tokens"].append(pos["tokens"])
-            history["train_ppl"].append(float(math.exp(pos["epoch_loss"] / pos["epoch_steps"])))
-            val = evaluate_perplexity(model, val_ids, eval_bs, seq_len) if val_ids is not None else float("nan")
-            history["val_ppl"].append(val)
-            if log is not None:
-                log(f"epoch {epoch:2d} | steps {history['steps']:5d} | train ppl {history['train_ppl'][-1]:7.3f}"
-                    f" | val ppl {val:7.3f}")
-            pos.update(epoch=epoch + 1, batch=0, epoch_loss=0.0, epoch_steps=0)
-            if history["diverged"] or history["steps"] >= total_steps:
-                break
-        pos["finished"] = True
-        if checkpoint_path is not None:
-            save_checkpoint()
+        state = fit(model, optimizer, lambda epoch: ((xy, 1) for xy in batches), epochs=epochs, max_norm=max_norm,
+                    max_steps=max_steps, state=state, on_nonfinite="stop" if stop_on_nan else "raise", **hooks)
     finally:
         if bar is not None:
             bar.close()
         model.reset_state()
+    history = state.history
     if history["diverged"] and log is not None:
         log(f"diverged at step {history['steps'] + 1}: the loss or the gradient became inf/NaN")
     return history
 
 
 def sample(model, prompt_ids, length: int, *, rng=None, temperature: float = 1.0) -> np.ndarray:
-    """Generate ``length`` token ids after ``prompt_ids`` by sampling from the model.
+    """Generate ``length`` token ids after ``prompt_ids`` by sampling from the model (chapter 2).
 
-    Needs a *stateful* model (such as ``RNNLM(..., stateful=True)``) so that
-    feeding one token at a time continues from the carried hidden state. The
-    state is reset before and after. ``temperature < 1`` sharpens the
-    distribution, ``> 1`` flattens it.
+    The loop of :func:`rnnbook.generate.generate` (:func:`rnnbook.generate.continue_prompt`; the model's
+    state is reset before and after) and its distribution ``softmax(logits / temperature)``, with
+    chapter 2's draw: ``rng.choice`` (``generate`` inverts the cumulative distribution itself, so the
+    same seed draws other tokens). ``temperature < 1`` sharpens the distribution, ``> 1`` flattens it.
 
     Returns
     -------
     ids: 1-D ``int64`` array of the ``length`` generated ids (prompt excluded).
     """
-    from .functions import softmax
+    from .generate import _check_temperature, continue_prompt, sampling_distribution
     from .layers import init_rng
-    prompt_ids = check_array("prompt_ids", prompt_ids, ndim=1, kind="int")
-    if prompt_ids.size == 0:
-        raise ValueError("prompt_ids is empty: give at least one token to start from")
-    length = _positive_int("length", length)
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
+    temperature = _check_temperature(temperature)
     rng = init_rng(rng)
-    model.reset_state()
-    logits = model.predict(prompt_ids[None])[0, -1]
-    out = np.empty(length, dtype=np.int64)
-    for i in range(length):
-        p = softmax(logits.astype(np.float64) / temperature)
-        out[i] = rng.choice(p.size, p=p)
-        logits = model.predict(out[i:i + 1][None])[0, -1]
-    model.reset_state()
-    return out
+
+    def pick(logits):                                   # logits (1, V)
+        p = sampling_distribution(logits, temperature)[0]
+        return np.array([rng.choice(p.size, p=p)])
+    return continue_prompt(model, prompt_ids, length, pick)[0]

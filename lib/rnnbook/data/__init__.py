@@ -5,4 +5,5 @@ from .captions import CaptionSet, digit_captions, shape_captions  # chapter 6
 from .vocab import Vocab
 
 __all__ = ["Vocab", "STDLIB_MODULES", "stdlib_source_text", "stdlib_docstrings_text", "load_text_file",
-           "train_val_test_split", "char_vocab", "word_tokenize", "word_vocab"]
+           "train_val_test_split", "char_vocab", "word_tokenize", "word_vocab", "CaptionSet", "digit_captions",
+           "shape_captions"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_ids
+from .._checks import check_ids, check_positive_int
 
 __all__ = ["NOUN_PAIRS", "VERB_PAIRS", "PREPOSITIONS", "AgreementSet", "make_agreement_set",
            "agreement_scores", "accuracy_table"]
@@ -75,12 +75,6 @@ class AgreementSet:
         return " ".join(words + [f"[{self.correct[i]}/{self.wrong[i]}]"])
 
 
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def make_agreement_set(vocab=None, *, phrases=(0, 1, 2, 3, 4), per_cell: int = 40, seed: int = 0,
                        start: str = "<eos>") -> AgreementSet:
     """Build the controlled agreement items.
@@ -107,7 +101,7 @@ def make_agreement_set(vocab=None, *, phrases=(0, 1, 2, 3, 4), per_cell: int = 4
     -------
     AgreementSet
     """
-    per_cell = _positive_int("per_cell", per_cell)
+    per_cell = check_positive_int("per_cell", per_cell)
     phrases = [int(k) for k in phrases]
     if not phrases or any(k < 0 for k in phrases):
         raise ValueError(f"phrases must be a non-empty list of non-negative integers, got {phrases}")
@@ -161,7 +155,7 @@ def agreement_scores(model, vocab, items: AgreementSet, *, batch_size: int = 256
     """
     if not isinstance(items, AgreementSet):
         raise TypeError(f"items must be an AgreementSet (from make_agreement_set), got {type(items).__name__}")
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = check_positive_int("batch_size", batch_size)
     missing = sorted({w for i in range(len(items)) for w in (*items.prefixes[i], items.correct[i], items.wrong[i])
                       if w not in vocab})
     if missing:

@@ -34,7 +34,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .vocab import Vocab
+from .._checks import check_positive_int
+from .vocab import Vocab, check_vocab
 
 __all__ = ["PAD", "START", "END", "PAD_ID", "START_ID", "END_ID", "DIGIT_WORDS", "COLOURS", "SHAPES", "SIZES",
            "HELD_OUT", "CaptionSet", "digit_pools", "digit_captions", "shape_captions", "render_shape",
@@ -81,12 +82,6 @@ class CaptionSet:
         idx = np.arange(len(self))[index]
         idx = np.atleast_1d(idx)
         return CaptionSet(self.images[idx], [self.captions[i] for i in idx], [self.truth[i] for i in idx])
-
-
-def _check_count(name, n) -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    return int(n)
 
 
 def _rng(seed) -> np.random.Generator:
@@ -137,8 +132,8 @@ def digit_captions(n: int, *, split: str = "train", seed: int = 0, max_digits: i
     -------
     CaptionSet with images ``(n, 1, 8, 8 * max_digits)`` and truth = tuples of digits.
     """
-    n = _check_count("n", n)
-    max_digits = _check_count("max_digits", max_digits)
+    n = check_positive_int("n", n)
+    max_digits = check_positive_int("max_digits", max_digits)
     pools = digit_pools()
     if split not in pools:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -231,11 +226,11 @@ def shape_captions(n: int, *, split: str = "train", seed: int = 0, size: int = 2
     -------
     CaptionSet with images ``(n, 3, size, size)`` and truth = lists of ``(size, colour, shape)``.
     """
-    n = _check_count("n", n)
-    size = _check_count("size", size)
+    n = check_positive_int("n", n)
+    size = check_positive_int("size", size)
     if size < 20:
         raise ValueError(f"size must be at least 20 pixels for the shapes to fit, got {size}")
-    max_objects = _check_count("max_objects", max_objects)
+    max_objects = check_positive_int("max_objects", max_objects)
     if max_objects > 3:
         raise ValueError(f"max_objects must be 1, 2 or 3, got {max_objects}")
     if split not in ("train", "seen", "held_out"):
@@ -298,11 +293,7 @@ def caption_vocab(*caption_lists: Iterable[str]) -> Vocab:
 
 
 def _check_vocab(vocab) -> None:
-    if not isinstance(vocab, Vocab):
-        raise TypeError(f"vocab must be an rnnbook.data.Vocab (see caption_vocab), got {type(vocab).__name__}")
-    if vocab.itos[:3] != [PAD, START, END]:
-        raise ValueError(f"vocab must start with the specials {[PAD, START, END]} (build it with caption_vocab), "
-                         f"got {vocab.itos[:3]}")
+    check_vocab(vocab, [PAD, START, END], "caption_vocab")
 
 
 def encode_captions(captions: Sequence[str], vocab: Vocab, max_len: int | None = None) -> np.ndarray:

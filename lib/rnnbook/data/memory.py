@@ -17,15 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_min_int
 from ..layers import init_rng
 
 __all__ = ["recall_first", "adding_problem"]
-
-
-def _check_positive(name: str, value, minimum: int = 1) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def recall_first(n: int, T: int, *, n_symbols: int = 4, n_distractors: int = 4, rng=None, one_hot: bool = True,
@@ -50,10 +45,10 @@ def recall_first(n: int, T: int, *, n_symbols: int = 4, n_distractors: int = 4, 
     xs: ``(n, T, K + M)`` floats (or ``(n, T)`` ints).
     y: ``(n,)`` int, equal to the id of the first symbol.
     """
-    n = _check_positive("n", n)
-    T = _check_positive("T", T)
-    K = _check_positive("n_symbols", n_symbols, minimum=2)
-    M = _check_positive("n_distractors", n_distractors)
+    n = check_min_int("n", n, 1)
+    T = check_min_int("T", T, 1)
+    K = check_min_int("n_symbols", n_symbols, minimum=2)
+    M = check_min_int("n_distractors", n_distractors, 1)
     rng = init_rng(rng)
     ids = rng.integers(K, K + M, size=(n, T))
     ids[:, 0] = rng.integers(0, K, size=n)
@@ -78,8 +73,8 @@ def adding_problem(n: int, T: int, *, rng=None, dtype=np.float32):
         is 1 at exactly two positions (one in each half of the sequence), else 0.
     y: ``(n,)``: the sum of the two marked values (in ``[0, 2)``).
     """
-    n = _check_positive("n", n)
-    T = _check_positive("T", T, minimum=2)
+    n = check_min_int("n", n, 1)
+    T = check_min_int("T", T, minimum=2)
     rng = init_rng(rng)
     half = T // 2
     values = rng.random((n, T))

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .vocab import Vocab
+from .vocab import Vocab, check_vocab
 
 __all__ = ["PAD", "START", "END", "PAD_ID", "START_ID", "END_ID", "pair_vocab", "encode_pairs", "decode_ids",
            "check_pairs"]
@@ -59,11 +59,7 @@ def pair_vocab(*pair_lists: Iterable[tuple[str, str]]) -> Vocab:
 
 
 def _check_vocab(vocab) -> None:
-    if not isinstance(vocab, Vocab):
-        raise TypeError(f"vocab must be an rnnbook.data.Vocab (see pair_vocab), got {type(vocab).__name__}")
-    if vocab.itos[:3] != [PAD, START, END]:
-        raise ValueError(f"vocab must start with the specials {[PAD, START, END]} (build it with pair_vocab), "
-                         f"got {vocab.itos[:3]}")
+    check_vocab(vocab, [PAD, START, END], "pair_vocab")
 
 
 def encode_pairs(pairs: Sequence[tuple[str, str]], vocab: Vocab, *, src_len: int | None = None,

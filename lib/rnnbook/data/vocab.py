@@ -6,7 +6,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["Vocab"]
+__all__ = ["Vocab", "check_vocab"]
 
 
 class Vocab:
@@ -77,3 +77,13 @@ class Vocab:
                 raise ValueError(f"id {int(i)} is outside the vocabulary [0, {len(self.itos)})")
             out.append(self.itos[int(i)])
         return out
+
+
+def check_vocab(vocab, specials: list[str], builder: str) -> None:
+    """Raise a clear error unless ``vocab`` is a :class:`Vocab` whose first ids are ``specials``
+    (``builder`` names the function that makes such a vocabulary, for the message)."""
+    if not isinstance(vocab, Vocab):
+        raise TypeError(f"vocab must be an rnnbook.data.Vocab (see {builder}), got {type(vocab).__name__}")
+    if vocab.itos[:len(specials)] != specials:
+        raise ValueError(f"vocab must start with the specials {specials} (build it with {builder}), "
+                         f"got {vocab.itos[:len(specials)]}")

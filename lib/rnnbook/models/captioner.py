@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_array, check_ids, check_same_dtype
+from .._checks import check_array, check_id, check_ids, check_positive_int, check_same_dtype
 from ..conv import Conv2D, Flatten, MaxPool2D, ReLU
 from ..data.captions import END_ID, START_ID
-from ..decode import beam_search, greedy_decode
-from ..layers import SoftmaxCrossEntropy, _check_size, init_rng
-from ..optim import Adam, clip_grad_norm
-from .seq2seq import AttentionDecoder, Decoder, PeekyDecoder
+from ..lm_ops import softmax_cross_entropy
+from ..layers import SoftmaxCrossEntropy, collect, init_rng
+from ..train import fit_minibatches
+from .seq2seq import AttentionDecoder, Decoder, Decoding, PeekyDecoder
 
 __all__ = ["init_state_forward", "init_state_backward", "annotations_forward", "annotations_backward",
            "masked_cross_entropy", "CNNEncoder", "InitState", "Annotations", "Captioner", "fit_captioner",
@@ -87,6 +87,11 @@ def init_state_backward(dh0, features, W, b):
     h0 = init_state_forward(features, W, b)
     dh0 = check_array("dh0", dh0, shape=((h0.shape[0], "N from features"), (h0.shape[1], "H from W")),
                       kind="float")
+    return _init_state_grads(dh0, features, h0, W)
+
+
+def _init_state_grads(dh0, features, h0, W):
+    """``(dfeatures, dW, db)`` from the forward's input and output (shared by the function and the layer)."""
     da = dh0 * (1 - h0 ** 2)
     return da @ W.T, features.T @ da, da.sum(axis=0)
 
@@ -122,9 +127,12 @@ def annotations_forward(features, Wp, P):
     a : array ``(N, S, H)``, each entry in ``(-1, 1)``.
     """
     features, Wp, P = _check_annotation_args(features, Wp, P)
-    N, (C, S) = features.shape[0], (Wp.shape[0], P.shape[0])
-    grid = features.reshape(N, C, S).transpose(0, 2, 1)
-    return np.tanh(grid @ Wp + P)
+    return np.tanh(_grid(features, Wp.shape[0], P.shape[0]) @ Wp + P)
+
+
+def _grid(features, C: int, S: int):
+    """The flat features ``(N, C * S)`` as one row of ``C`` channels per location: ``(N, S, C)``."""
+    return features.reshape(features.shape[0], C, S).transpose(0, 2, 1)
 
 
 def annotations_backward(da, features, Wp, P):
@@ -145,9 +153,13 @@ def annotations_backward(da, features, Wp, P):
     """
     a = annotations_forward(features, Wp, P)
     da = check_array("da", da, shape=a.shape, kind="float")
-    N, (C, S) = features.shape[0], (Wp.shape[0], P.shape[0])
+    return _annotations_grads(da, _grid(features, Wp.shape[0], P.shape[0]), a, Wp)
+
+
+def _annotations_grads(da, grid, a, Wp):
+    """``(dfeatures, dWp, dP)`` from the forward's grid ``(N, S, C)`` and output (shared with the layer)."""
+    N, S, C = grid.shape
     dz = da * (1 - a ** 2)                                     # (N, S, H)
-    grid = features.reshape(N, C, S).transpose(0, 2, 1)        # (N, S, C)
     dWp = grid.reshape(N * S, C).T @ dz.reshape(N * S, -1)
     dgrid = dz @ Wp.T                                          # (N, S, C)
     return dgrid.transpose(0, 2, 1).reshape(N, C * S), dWp, dz.sum(axis=0)
@@ -171,20 +183,10 @@ def masked_cross_entropy(logits, targets, pad_id: int = 0):
     dlogits : array ``(N, T, V)``
         ``(softmax(logits) - onehot(targets)) / count`` at unmasked positions, 0 at padded ones.
     """
-    layer = SoftmaxCrossEntropy(ignore_index=pad_id)
-    loss = layer.forward(logits, targets)
-    return loss, layer.backward()
+    return softmax_cross_entropy(logits, targets, ignore_index=pad_id)
 
 
 # -------------------------------------------------------------------------------------------------------- layers
-def _collect(*layers):
-    params, grads = [], []
-    for layer in layers:
-        params += layer.params
-        grads += layer.grads
-    return params, grads
-
-
 class CNNEncoder:
     """A small convolutional network: ``len(channels)`` blocks of conv 3x3 (same size) -> ReLU -> max-pool 2x2,
     then flatten.
@@ -210,8 +212,8 @@ class CNNEncoder:
     def __init__(self, image_shape, channels=(8, 16), *, rng=None, dtype=np.float32):
         if not (isinstance(image_shape, tuple) and len(image_shape) == 3):
             raise ValueError(f"image_shape must be a tuple (C, H, W), got {image_shape!r}")
-        C, H, W = (_check_size(f"image_shape[{k}]", s) for k, s in enumerate(image_shape))
-        channels = tuple(_check_size("channels entry", c) for c in channels)
+        C, H, W = (check_positive_int(f"image_shape[{k}]", s) for k, s in enumerate(image_shape))
+        channels = tuple(check_positive_int("channels entry", c) for c in channels)
         if not channels:
             raise ValueError("channels must name at least one convolutional block")
         scale = 2 ** len(channels)
@@ -231,7 +233,7 @@ class CNNEncoder:
         self.layers.append(Flatten())
         self.grid_shape = (c_in, H // scale, W // scale)
         self.feature_size = c_in * (H // scale) * (W // scale)
-        self.params, self.grads = _collect(*self.layers)
+        self.params, self.grads = collect(*self.layers)
         self.dtype = np.dtype(dtype)
 
     def forward(self, images: np.ndarray) -> np.ndarray:
@@ -257,8 +259,8 @@ class InitState:
     (:func:`init_state_forward`), with ``params = [W (F, H), b (H,)]``."""
 
     def __init__(self, feature_size: int, hidden_size: int, *, rng=None, dtype=np.float32):
-        F = _check_size("feature_size", feature_size)
-        H = _check_size("hidden_size", hidden_size)
+        F = check_positive_int("feature_size", feature_size)
+        H = check_positive_int("hidden_size", hidden_size)
         rng = init_rng(rng)
         W = (rng.standard_normal((F, H)) / np.sqrt(F)).astype(dtype)
         self.params = [W, np.zeros(H, dtype=dtype)]
@@ -277,10 +279,8 @@ class InitState:
         if self._cache is None:
             raise RuntimeError("InitState.backward called before forward")
         features, h0 = self._cache
-        da = dh0 * (1 - h0 ** 2)
-        np.matmul(features.T, da, out=self.grads[0])
-        da.sum(axis=0, out=self.grads[1])
-        return da @ self.params[0].T
+        dfeatures, self.grads[0][...], self.grads[1][...] = _init_state_grads(dh0, features, h0, self.params[0])
+        return dfeatures
 
 
 class Annotations:
@@ -300,9 +300,9 @@ class Annotations:
     """
 
     def __init__(self, channels: int, locations: int, hidden_size: int, *, rng=None, dtype=np.float32):
-        C = _check_size("channels", channels)
-        S = _check_size("locations", locations)
-        H = _check_size("hidden_size", hidden_size)
+        C = check_positive_int("channels", channels)
+        S = check_positive_int("locations", locations)
+        H = check_positive_int("hidden_size", hidden_size)
         rng = init_rng(rng)
         Wp = (rng.standard_normal((C, H)) / np.sqrt(C)).astype(dtype)
         P = (0.1 * rng.standard_normal((S, H))).astype(dtype)
@@ -315,8 +315,7 @@ class Annotations:
         features = check_array("features", features, shape=(None, (Wp.shape[0] * P.shape[0], "C * S")),
                                kind="float")
         check_same_dtype("features", features, Wp.dtype)
-        N, (C, S) = features.shape[0], (Wp.shape[0], P.shape[0])
-        grid = features.reshape(N, C, S).transpose(0, 2, 1)
+        grid = _grid(features, Wp.shape[0], P.shape[0])
         a = np.tanh(grid @ Wp + P)
         self._cache = (grid, a)
         return a
@@ -326,15 +325,12 @@ class Annotations:
         if self._cache is None:
             raise RuntimeError("Annotations.backward called before forward")
         grid, a = self._cache
-        N, S, C = grid.shape
-        dz = da * (1 - a ** 2)
-        np.matmul(grid.reshape(N * S, C).T, dz.reshape(N * S, -1), out=self.grads[0])
-        dz.sum(axis=0, out=self.grads[1])
-        return (dz @ self.params[0].T).transpose(0, 2, 1).reshape(N, C * S)
+        dfeatures, self.grads[0][...], self.grads[1][...] = _annotations_grads(da, grid, a, self.params[0])
+        return dfeatures
 
 
 # -------------------------------------------------------------------------------------------------------- model
-class Captioner:
+class Captioner(Decoding):
     """CNN encoder + ``tanh`` bridge + LSTM decoder, trained on teacher-forced captions with a masked loss.
 
     Parameters
@@ -372,11 +368,10 @@ class Captioner:
     def __init__(self, vocab_size: int, image_shape, *, conditioning: str = "init", channels=(8, 16),
                  embed_size: int = 16, hidden_size: int = 64, pad_id: int = 0, encoder: CNNEncoder | None = None,
                  train_encoder: bool = True, rng=None, dtype=np.float32):
-        V = _check_size("vocab_size", vocab_size)
+        V = check_positive_int("vocab_size", vocab_size)
         if conditioning not in CONDITIONINGS:
             raise ValueError(f"conditioning must be 'init', 'peeky' or 'attention', got {conditioning!r}")
-        if not isinstance(pad_id, (int, np.integer)) or isinstance(pad_id, bool) or not -1 <= pad_id < V:
-            raise ValueError(f"pad_id must be an integer id in [-1, {V}), got {pad_id!r}")
+        check_id("pad_id", pad_id, -1, V)
         rng = init_rng(rng)
         if encoder is None:
             encoder = CNNEncoder(image_shape, channels, rng=rng, dtype=dtype)
@@ -397,7 +392,7 @@ class Captioner:
         self.loss_layer = SoftmaxCrossEntropy(ignore_index=self.pad_id)
         trained = ([self.encoder] if self.train_encoder else []) + [self.bridge] + (
             [self.annotations] if self.annotations is not None else []) + [self.decoder]
-        self.params, self.grads = _collect(*trained)
+        self.params, self.grads = collect(*trained)
 
     def _check(self, images, captions):
         images = check_array("images", images, ndim=4, kind="float")
@@ -456,23 +451,12 @@ class Captioner:
         images = check_array("images", images, ndim=4, kind="float")
         return self.decoder.start_state(self._condition(images))
 
-    def step(self, tokens, state):
-        """One decoding step: ``(tokens (B,), state) -> (log_probs (B, V), new state)``."""
-        return self.decoder.step(tokens, state)
-
-    def generate(self, images, start_id: int, max_len: int, end_id: int | None = None) -> np.ndarray:
-        """Greedy captions: ids ``(N, max_len)``."""
-        return greedy_decode(self.step, self.start_state(images), start_id, max_len, end_id)
-
-    def beam_search(self, images, start_id: int, max_len: int, beam_width: int, end_id: int | None = None):
-        """Beam-search captions: ``(ids (N, max_len), scores (N,))``."""
-        return beam_search(self.step, self.start_state(images), start_id, max_len, beam_width, end_id)
 
 
 # ------------------------------------------------------------------------------------------------------ training
 def fit_captioner(model: Captioner, images: np.ndarray, captions: np.ndarray, *, epochs: int, batch_size: int = 64,
                   lr: float = 3e-3, max_norm: float = 5.0, seed: int = 0, evaluate=None, log=None) -> dict:
-    """Train ``model`` with Adam on shuffled minibatches.
+    """Train ``model`` with Adam on shuffled minibatches (:func:`rnnbook.train.fit_minibatches`).
 
     Parameters
     ----------
@@ -493,41 +477,16 @@ def fit_captioner(model: Captioner, images: np.ndarray, captions: np.ndarray, *,
     """
     images = check_array("images", images, ndim=4, kind="float")
     captions = check_array("captions", captions, ndim=2, kind="int")
-    if images.shape[0] != captions.shape[0]:
-        raise ValueError(f"images and captions must have the same number of rows, got {images.shape[0]} and "
-                         f"{captions.shape[0]}")
-    epochs = _check_size("epochs", epochs)
-    batch_size = _check_size("batch_size", batch_size)
-    dtype = model.params[0].dtype
-    rng = np.random.default_rng(seed)
-    opt = Adam(lr)
-    history = {"loss": [], "score": []}
-    N = images.shape[0]
-    for epoch in range(epochs):
-        order = rng.permutation(N)
-        total, count = 0.0, 0
-        for i in range(0, N, batch_size):
-            idx = order[i:i + batch_size]
-            loss = model.forward(images[idx].astype(dtype, copy=False), captions[idx])
-            model.backward()
-            clip_grad_norm(model.grads, max_norm)
-            opt.update(model.params, model.grads)
-            total += loss * len(idx)
-            count += len(idx)
-        history["loss"].append(total / count)
-        if evaluate is not None:
-            history["score"].append(float(evaluate(model)))
-        if log is not None:
-            extra = f", score {history['score'][-1]:.3f}" if evaluate is not None else ""
-            log(f"epoch {epoch + 1}: loss {history['loss'][-1]:.3f}{extra}")
-    return history
+    return fit_minibatches(model, {"images": images, "captions": captions}, epochs=epochs, batch_size=batch_size, lr=lr,
+                           max_norm=max_norm, seed=seed, evaluate=evaluate, log=log,
+                           dtypes=(model.params[0].dtype, None))
 
 
 def caption_images(model: Captioner, images: np.ndarray, max_len: int, *, beam_width: int = 1,
                    start_id: int = START_ID, end_id: int = END_ID, batch_size: int = 500) -> np.ndarray:
     """Caption many images in batches: greedy for ``beam_width=1``, else beam search. Returns ids ``(N, max_len)``."""
     images = check_array("images", images, ndim=4, kind="float")
-    beam_width = _check_size("beam_width", beam_width)
+    beam_width = check_positive_int("beam_width", beam_width)
     dtype = model.params[-1].dtype
     out = []
     for i in range(0, images.shape[0], batch_size):

@@ -12,24 +12,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_ids
+from .._checks import check_ids, check_positive_int
 from ..backend import array_module
-from ..layers import Affine, Dropout, Embedding, SoftmaxCrossEntropy, TiedAffine, init_rng
+from ..layers import Affine, Dropout, Embedding, SoftmaxCrossEntropy, TiedAffine, collect, init_rng
+from ..gru import TimeGRU
+from ..lstm import TimeLSTM
 from ..rnn import TimeRNN
 
-__all__ = ["LanguageModel", "RNNLM", "LSTMLM"]
+__all__ = ["RECURRENT_LAYERS", "recurrent_layer", "LanguageModel", "RNNLM", "LSTMLM"]
 
 
-def _recurrent_layer(cell: str):
-    if cell == "rnn":
-        return TimeRNN
-    if cell == "lstm":
-        from ..lstm import TimeLSTM
-        return TimeLSTM
-    if cell == "gru":
-        from ..gru import TimeGRU
-        return TimeGRU
-    raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru', got {cell!r}")
+#: The recurrent layers a model can be built with, by cell name.
+RECURRENT_LAYERS = {"rnn": TimeRNN, "lstm": TimeLSTM, "gru": TimeGRU}
+
+
+def recurrent_layer(cell: str):
+    """The time layer class of ``cell`` (``"rnn"``, ``"lstm"`` or ``"gru"``), or a clear ``ValueError``."""
+    if cell not in RECURRENT_LAYERS:
+        raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru', got {cell!r}")
+    return RECURRENT_LAYERS[cell]
 
 
 class LanguageModel:
@@ -58,12 +59,11 @@ class LanguageModel:
     def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, *, cell: str = "lstm",
                  num_layers: int = 1, dropout: float = 0.0, tie_weights: bool = False, stateful: bool = False,
                  rng=None, dtype=np.float32):
-        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
-            raise ValueError(f"num_layers must be a positive integer, got {num_layers!r}")
+        check_positive_int("num_layers", num_layers)
         if tie_weights and embed_size != hidden_size:
             raise ValueError(f"tie_weights needs embed_size == hidden_size (the output layer reuses the "
                              f"(V, D) embedding matrix), got embed_size={embed_size}, hidden_size={hidden_size}")
-        Recurrent = _recurrent_layer(cell)
+        Recurrent = recurrent_layer(cell)
         rng = init_rng(rng)
         self.config = dict(vocab_size=int(vocab_size), embed_size=int(embed_size), hidden_size=int(hidden_size),
                            cell=cell, num_layers=int(num_layers), dropout=float(dropout),
@@ -77,8 +77,7 @@ class LanguageModel:
         self.dropouts = [Dropout(dropout, rng=rng) for _ in range(num_layers + 1)]
         self.loss_layer = SoftmaxCrossEntropy()
         self.layers = [self.embed, *self.recurrent, self.out]
-        self.params = [p for layer in self.layers for p in layer.params]
-        self.grads = [g for layer in self.layers for g in layer.grads]
+        self.params, self.grads = collect(*self.layers)
 
     def num_params(self) -> int:
         """The number of trainable numbers (a tied matrix counts once)."""

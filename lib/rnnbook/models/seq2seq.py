@@ -6,6 +6,12 @@ Data layout (see :mod:`rnnbook.data.pairs`): ``src`` ``(N, S)`` int ids; ``tgt``
 token) and is trained to predict ``tgt[:, 1:]``; targets equal to ``pad_id``
 are ignored by the loss.
 
+Special tokens: ids 0, 1, 2 are always padding, start and end, here and in the captioner
+(:mod:`rnnbook.data.pairs`, :mod:`rnnbook.data.captions`), so models and decoders share one
+convention by id. Only their spellings differ, ``<s>``/``</s>`` for character pairs and
+``<start>``/``<end>`` for caption words (where ``<s>`` would read like a word); the spellings
+appear in committed notebook outputs, so they stay.
+
 * :class:`Seq2Seq`: the encoder's last hidden state is the decoder's initial
   hidden state, and nothing else connects the two (Sutskever et al., 2014).
 * :class:`PeekySeq2Seq`: the same vector is also concatenated to the decoder's
@@ -22,16 +28,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_array, check_ids, check_same_dtype
+from .._checks import check_array, check_id, check_ids, check_positive_int, check_same_dtype
 from ..attention import Attention, attention_forward
+from ..bleu import exact_match as _exact_match
 from ..decode import beam_search, greedy_decode
 from ..functions import log_softmax
-from ..layers import Affine, Embedding, SoftmaxCrossEntropy, _check_size, init_rng
+from ..layers import Affine, Embedding, SoftmaxCrossEntropy, collect, init_rng
 from ..lstm import TimeLSTM, lstm_step_forward
-from ..optim import Adam, clip_grad_norm
+from ..train import fit_minibatches
 
 __all__ = ["encoder_forward", "peek_concat", "peek_concat_backward", "Encoder", "Decoder", "PeekyDecoder",
-           "AttentionDecoder", "Seq2Seq", "PeekySeq2Seq", "AttentionSeq2Seq", "fit_seq2seq", "exact_match"]
+           "AttentionDecoder", "Decoding", "Seq2Seq", "PeekySeq2Seq", "AttentionSeq2Seq", "fit_seq2seq", "exact_match"]
 
 
 # ----------------------------------------------------------------------------------------------- plain functions
@@ -68,14 +75,6 @@ def peek_concat_backward(dout, D):
 
 
 # -------------------------------------------------------------------------------------------------------- layers
-def _collect(*layers):
-    params, grads = [], []
-    for layer in layers:
-        params += layer.params
-        grads += layer.grads
-    return params, grads
-
-
 class Encoder:
     """Embedding + LSTM. ``forward(src) -> h`` (the last hidden state ``(N, H)``); all states are kept in ``hs``."""
 
@@ -83,7 +82,7 @@ class Encoder:
         rng = init_rng(rng)
         self.embed = Embedding(vocab_size, embed_size, rng=rng, dtype=dtype)
         self.lstm = TimeLSTM(embed_size, hidden_size, rng=rng, dtype=dtype)
-        self.params, self.grads = _collect(self.embed, self.lstm)
+        self.params, self.grads = collect(self.embed, self.lstm)
         self.hs = None
 
     def forward(self, src: np.ndarray) -> np.ndarray:
@@ -109,7 +108,7 @@ class Decoder:
         self.embed = Embedding(vocab_size, embed_size, rng=rng, dtype=dtype)
         self.lstm = TimeLSTM(embed_size, hidden_size, rng=rng, dtype=dtype)
         self.affine = Affine(hidden_size, vocab_size, rng=rng, dtype=dtype)
-        self.params, self.grads = _collect(self.embed, self.lstm, self.affine)
+        self.params, self.grads = collect(self.embed, self.lstm, self.affine)
 
     def forward(self, ids: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Teacher-forced logits ``(N, T, V)`` for input ids ``(N, T)`` from the encoder state ``h``."""
@@ -144,7 +143,7 @@ class PeekyDecoder(Decoder):
         self.embed = Embedding(vocab_size, embed_size, rng=rng, dtype=dtype)
         self.lstm = TimeLSTM(embed_size + hidden_size, hidden_size, rng=rng, dtype=dtype)
         self.affine = Affine(2 * hidden_size, vocab_size, rng=rng, dtype=dtype)
-        self.params, self.grads = _collect(self.embed, self.lstm, self.affine)
+        self.params, self.grads = collect(self.embed, self.lstm, self.affine)
         self.D, self.H = embed_size, hidden_size
 
     def forward(self, ids, h):
@@ -179,7 +178,7 @@ class AttentionDecoder:
         self.lstm = TimeLSTM(embed_size, hidden_size, rng=rng, dtype=dtype)
         self.attention = Attention()
         self.affine = Affine(2 * hidden_size, vocab_size, rng=rng, dtype=dtype)
-        self.params, self.grads = _collect(self.embed, self.lstm, self.affine)
+        self.params, self.grads = collect(self.embed, self.lstm, self.affine)
         self.H = hidden_size
 
     def forward(self, ids, hs_enc):
@@ -210,7 +209,27 @@ class AttentionDecoder:
 
 
 # -------------------------------------------------------------------------------------------------------- models
-class Seq2Seq:
+class Decoding:
+    """The decoding glue shared by :class:`Seq2Seq` and :class:`rnnbook.models.captioner.Captioner`.
+
+    A subclass has a ``decoder`` with ``step`` and a ``start_state(inputs)`` method (``inputs``: the source
+    ids or the images); this adds the interface of :mod:`rnnbook.decode` and greedy and beam decoding.
+    """
+
+    def step(self, tokens, state):
+        """One decoding step: ``(tokens (B,), state) -> (log_probs (B, V), new state)``."""
+        return self.decoder.step(tokens, state)
+
+    def generate(self, inputs, start_id: int, max_len: int, end_id: int | None = None) -> np.ndarray:
+        """Greedy decoding of a batch of ``inputs`` -> ids ``(N, max_len)``."""
+        return greedy_decode(self.step, self.start_state(inputs), start_id, max_len, end_id)
+
+    def beam_search(self, inputs, start_id: int, max_len: int, beam_width: int, end_id: int | None = None):
+        """Beam-search decoding of a batch of ``inputs`` -> ``(ids (N, max_len), scores (N,))``."""
+        return beam_search(self.step, self.start_state(inputs), start_id, max_len, beam_width, end_id)
+
+
+class Seq2Seq(Decoding):
     """Encoder-decoder: the encoder's last hidden state is the decoder's initial hidden state.
 
     Parameters
@@ -227,18 +246,16 @@ class Seq2Seq:
 
     def __init__(self, vocab_size: int, embed_size: int = 16, hidden_size: int = 64, *, pad_id: int = 0,
                  rng=None, dtype=np.float32):
-        V = _check_size("vocab_size", vocab_size)
-        _check_size("embed_size", embed_size)
-        _check_size("hidden_size", hidden_size)
-        if not isinstance(pad_id, (int, np.integer)) or isinstance(pad_id, bool) or not -1 <= pad_id < V:
-            raise ValueError(f"pad_id must be an integer id in [-1, {V}), got {pad_id!r}")
+        V = check_positive_int("vocab_size", vocab_size)
+        check_positive_int("embed_size", embed_size)
+        check_positive_int("hidden_size", hidden_size)
+        check_id("pad_id", pad_id, -1, V)
         rng = init_rng(rng)
         self.vocab_size, self.pad_id = V, int(pad_id)
         self.encoder = Encoder(V, embed_size, hidden_size, rng=rng, dtype=dtype)
         self.decoder = self.decoder_class(V, embed_size, hidden_size, rng=rng, dtype=dtype)
         self.loss_layer = SoftmaxCrossEntropy(ignore_index=self.pad_id)
-        self.params = self.encoder.params + self.decoder.params
-        self.grads = self.encoder.grads + self.decoder.grads
+        self.params, self.grads = collect(self.encoder, self.decoder)
 
     def _check(self, src, tgt):
         src = check_ids("src", src, self.vocab_size, ndim=2)
@@ -266,17 +283,6 @@ class Seq2Seq:
         src = check_ids("src", src, self.vocab_size, ndim=2)
         return self.decoder.start_state(self._encode(src))
 
-    def step(self, tokens, state):
-        """One decoding step: ``(tokens (B,), state) -> (log_probs (B, V), new state)``."""
-        return self.decoder.step(tokens, state)
-
-    def generate(self, src, start_id: int, max_len: int, end_id: int | None = None) -> np.ndarray:
-        """Greedy decoding of ``src`` ``(N, S)`` -> ids ``(N, max_len)``."""
-        return greedy_decode(self.step, self.start_state(src), start_id, max_len, end_id)
-
-    def beam_search(self, src, start_id: int, max_len: int, beam_width: int, end_id: int | None = None):
-        """Beam-search decoding -> ``(ids (N, max_len), scores (N,))``."""
-        return beam_search(self.step, self.start_state(src), start_id, max_len, beam_width, end_id)
 
 
 class PeekySeq2Seq(Seq2Seq):
@@ -304,18 +310,18 @@ class AttentionSeq2Seq(Seq2Seq):
 
 
 # ------------------------------------------------------------------------------------------------------ training
-def exact_match(pred: list[str], truth: list[str]) -> float:
-    """Fraction of predicted strings equal to the true ones."""
-    if len(pred) != len(truth):
-        raise ValueError(f"pred and truth must have the same length, got {len(pred)} and {len(truth)}")
-    if not truth:
-        raise ValueError("pred and truth are empty")
-    return sum(p == t for p, t in zip(pred, truth)) / len(truth)
+def exact_match(references: list[str], hypotheses: list[str]) -> float:
+    """Fraction of decoded strings equal to their reference: :func:`rnnbook.bleu.exact_match` (same argument
+    order, references first) with one reference string per hypothesis."""
+    for name, strings in (("references", references), ("hypotheses", hypotheses)):
+        if not isinstance(strings, (list, tuple)) or not all(isinstance(x, str) for x in strings):
+            raise TypeError(f"{name} must be a list of strings")
+    return _exact_match([[list(r)] for r in references], [list(h) for h in hypotheses])
 
 
 def fit_seq2seq(model, src: np.ndarray, tgt: np.ndarray, *, epochs: int, batch_size: int = 128,
                 lr: float = 1e-2, max_norm: float = 5.0, seed: int = 0, evaluate=None, log=None) -> dict:
-    """Train ``model`` with Adam on shuffled minibatches.
+    """Train ``model`` with Adam on shuffled minibatches (:func:`rnnbook.train.fit_minibatches`).
 
     Parameters
     ----------
@@ -338,29 +344,5 @@ def fit_seq2seq(model, src: np.ndarray, tgt: np.ndarray, *, epochs: int, batch_s
     """
     src = check_array("src", src, ndim=2, kind="int")
     tgt = check_array("tgt", tgt, ndim=2, kind="int")
-    if src.shape[0] != tgt.shape[0]:
-        raise ValueError(f"src and tgt must have the same number of rows, got {src.shape[0]} and {tgt.shape[0]}")
-    epochs = _check_size("epochs", epochs)
-    batch_size = _check_size("batch_size", batch_size)
-    rng = np.random.default_rng(seed)
-    opt = Adam(lr)
-    history = {"loss": [], "score": []}
-    N = src.shape[0]
-    for epoch in range(epochs):
-        order = rng.permutation(N)
-        total, count = 0.0, 0
-        for i in range(0, N, batch_size):
-            idx = order[i:i + batch_size]
-            loss = model.forward(src[idx], tgt[idx])
-            model.backward()
-            clip_grad_norm(model.grads, max_norm)
-            opt.update(model.params, model.grads)
-            total += loss * len(idx)
-            count += len(idx)
-        history["loss"].append(total / count)
-        if evaluate is not None:
-            history["score"].append(float(evaluate(model)))
-        if log is not None:
-            extra = f", score {history['score'][-1]:.3f}" if evaluate is not None else ""
-            log(f"epoch {epoch + 1}: loss {history['loss'][-1]:.3f}{extra}")
-    return history
+    return fit_minibatches(model, {"src": src, "tgt": tgt}, epochs=epochs, batch_size=batch_size, lr=lr, max_norm=max_norm,
+                           seed=seed, evaluate=evaluate, log=log)

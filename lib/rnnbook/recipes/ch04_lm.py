@@ -220,6 +220,20 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
 
 
+def _samples(model, vocab) -> dict:
+    """Greedy and sampled continuations of "return the" by ``model`` (the last variant trained)."""
+    from ..generate import generate
+
+    prompt = vocab.encode(["<eos>", "return", "the"])
+    return {
+        "prompt": "return the",
+        "greedy": " ".join(vocab.decode(generate(model, prompt, 25, greedy=True)[0])),
+        "temperature_0.8_top_k_40": [" ".join(vocab.decode(row)) for row in
+                                     generate(model, prompt, 25, temperature=0.8, top_k=min(40, len(vocab)),
+                                              num_samples=3, rng=0)],
+    }
+
+
 def run(config_name: str, out=None, *, resume: bool = False, samples: bool = True, log=print,
         checkpoint_dir=None, checkpoint_every: int = 100) -> dict:
     """Run every variant with every seed of ``CONFIGS[config_name]``; return (and write) the log.
@@ -227,8 +241,6 @@ def run(config_name: str, out=None, *, resume: bool = False, samples: bool = Tru
     With ``checkpoint_dir``, every run saves its training state there every ``checkpoint_every``
     steps (``<variant>_seed<k>.npz``), and an interrupted run resumes from its file.
     """
-    from ..generate import generate
-
     config = _check_config(config_name)
     say = log or (lambda msg: None)
     started = time.time()
@@ -277,15 +289,7 @@ def run(config_name: str, out=None, *, resume: bool = False, samples: bool = Tru
             write_json(out, result)
     result["summary"] = _summary(result["runs"])
     if samples and last_model is not None:
-        vocab = data["vocab"]
-        prompt = vocab.encode(["<eos>", "return", "the"])
-        result["samples"] = {
-            "prompt": "return the",
-            "greedy": " ".join(vocab.decode(generate(last_model, prompt, 25, greedy=True)[0])),
-            "temperature_0.8_top_k_40": [" ".join(vocab.decode(row)) for row in
-                                         generate(last_model, prompt, 25, temperature=0.8, top_k=min(40, V),
-                                                  num_samples=3, rng=0)],
-        }
+        result["samples"] = _samples(last_model, data["vocab"])
     elif samples and old_samples is not None:
         result["samples"] = old_samples                  # the last variant was trained by the earlier invocation
     result["finished"] = datetime.datetime.now().isoformat(timespec="seconds")

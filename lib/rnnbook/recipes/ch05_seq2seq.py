@@ -105,7 +105,7 @@ def addition_data(data: dict, reverse: bool):
 
 def accuracy(model, src, answers, vocab, max_len: int) -> float:
     """Greedy exact match: the fraction of ``src`` rows whose greedily decoded answer equals ``answers``."""
-    return exact_match(decode_ids(model.generate(src, START_ID, max_len, END_ID), vocab), answers)
+    return exact_match(answers, decode_ids(model.generate(src, START_ID, max_len, END_ID), vocab))
 
 
 def build_model(data: dict, config, name: str, seed: int):
@@ -142,7 +142,7 @@ def beam_vs_greedy(model, src, answers, vocab, *, beam_width: int, max_len: int)
     beam = decode_ids(model.beam_search(src, START_ID, max_len, beam_width, END_ID)[0], vocab)
     changed = [i for i, (g, b) in enumerate(zip(greedy, beam)) if g != b]
     return {"beam_width": int(beam_width), "questions": len(answers),
-            "greedy_exact_match": exact_match(greedy, answers), "beam_exact_match": exact_match(beam, answers),
+            "greedy_exact_match": exact_match(answers, greedy), "beam_exact_match": exact_match(answers, beam),
             "changed": len(changed),
             "wrong_to_right": sum(beam[i] == answers[i] for i in changed),
             "right_to_wrong": sum(greedy[i] == answers[i] for i in changed),
