@@ -27,6 +27,7 @@ import numpy as np
 
 from ._checks import check_gate_weights, check_array, check_same_dtype
 from ._timemajor import input_gradient, project_inputs
+from .backend import require_cpu
 from .layers import _check_size, init_rng
 
 __all__ = ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward", "TimeGRU"]
@@ -177,6 +178,7 @@ class TimeGRU:
 
     def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
                  dtype=np.float32):
+        require_cpu("TimeGRU")                      # NumPy only: refuse clearly under rnnbook.use_gpu()
         D = _check_size("input_size", input_size)
         H = _check_size("hidden_size", hidden_size)
         rng = init_rng(rng)
