@@ -1,18 +1,21 @@
-"""Time the execution of every notebook of the book (chapters, exercises, solutions) at a git revision.
+"""Time the execution of the book's notebooks (chapters, exercises, solutions) at one or more git revisions.
 
-    python benchmarks/notebook_times.py                    # the working tree's HEAD
-    python benchmarks/notebook_times.py --rev main --out before.json
+    python benchmarks/notebook_times.py --revs main HEAD --out times.json
+    python benchmarks/notebook_times.py --revs main HEAD --only chapters/04 chapters/05
 
-The revision is exported with ``git archive`` into a temporary folder and every notebook is executed
+Each revision is exported with ``git archive`` into a temporary folder, and every notebook is executed
 there with ``jupyter execute`` (nothing is written back: the committed outputs stay as they are), with
-that copy's ``lib`` first on ``PYTHONPATH``. The times are wall-clock seconds including the kernel's
-start-up (about a second), so they are as noisy as the machine.
+that copy's ``lib`` first on ``PYTHONPATH``. The revisions take turns notebook by notebook, so that a
+busy spell of the machine hits them alike. Two times are recorded per run: wall-clock seconds, and the
+CPU seconds (user + system) of the ``jupyter execute`` process and its kernel, which depend much less on
+what else the machine is doing. Both include the kernel's start-up (about a second).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -26,6 +29,7 @@ FOLDERS = ("chapters", "exercises", "solutions")
 
 def export(rev: str, dest: Path) -> None:
     """Write the files of ``rev`` under ``dest``."""
+    dest.mkdir(parents=True)
     archive = dest / "tree.tar"
     subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), rev], check=True)
     with tarfile.open(archive) as tar:
@@ -33,36 +37,47 @@ def export(rev: str, dest: Path) -> None:
     archive.unlink()
 
 
-def time_notebooks(tree: Path, only: list[str] | None = None) -> dict[str, float]:
+def run_notebook(tree: Path, name: str) -> dict:
+    """Execute ``tree/name``; return its wall and CPU seconds (None for both when it fails)."""
     env = dict(os.environ, PYTHONPATH=str(tree / "lib"))
-    env.pop("MPLBACKEND", None)
-    times = {}
-    for folder in FOLDERS:
-        for nb in sorted((tree / folder).glob("*.ipynb")):
-            name = f"{folder}/{nb.name}"
-            if only and not any(o in name for o in only):
-                continue
-            t0 = time.perf_counter()
-            run = subprocess.run([sys.executable, "-m", "jupyter", "execute", str(nb)], env=env, cwd=nb.parent,
-                                 capture_output=True, text=True)
-            times[name] = round(time.perf_counter() - t0, 1) if run.returncode == 0 else None
-            print(f"{name:<36}{times[name] if times[name] is not None else 'FAILED':>8}", flush=True)
-            if run.returncode:
-                print(run.stderr[-2000:], file=sys.stderr)
-    return times
+    env.pop("MPLBACKEND", None)                 # notebooks render their own figures
+    nb = tree / name
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "jupyter", "execute", str(nb)], env=env, cwd=nb.parent,
+                         capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if run.returncode:
+        print(run.stderr[-2000:], file=sys.stderr)
+        return {"wall_s": None, "cpu_s": None}
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rev", default="HEAD", help="git revision to time (default HEAD)")
+    ap.add_argument("--revs", nargs="+", default=["HEAD"], help="git revisions to time (default HEAD)")
     ap.add_argument("--only", nargs="*", help="only notebooks whose path contains one of these strings")
-    ap.add_argument("--out", help="write {notebook: seconds} as JSON to this file")
+    ap.add_argument("--out", help="write the times as JSON to this file (rewritten after every notebook)")
     args = ap.parse_args(argv)
+    names = [f"{folder}/{nb.name}" for folder in FOLDERS for nb in sorted((ROOT / folder).glob("*.ipynb"))]
+    if args.only:                               # in the order given
+        names = [n for o in args.only for n in names if o in n]
+    results = {"revs": args.revs, "notebooks": {}}
     with tempfile.TemporaryDirectory(prefix="rnnbook-nbtimes-") as tmp:
-        export(args.rev, Path(tmp))
-        times = time_notebooks(Path(tmp), args.only)
-    if args.out:
-        Path(args.out).write_text(json.dumps({"rev": args.rev, "seconds": times}, indent=1) + "\n")
+        trees = {}
+        for k, rev in enumerate(args.revs):
+            trees[rev] = Path(tmp) / f"rev{k}"
+            export(rev, trees[rev])
+        for name in names:
+            row = results["notebooks"][name] = {}
+            for rev in args.revs:
+                row[rev] = run_notebook(trees[rev], name)
+            print(f"{name:<32}" + "".join(f"  {rev}: {r['wall_s']} s wall, {r['cpu_s']} s CPU" for rev, r in row.items()),
+                  flush=True)
+            if args.out:
+                Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     return 0
 
 

@@ -22,6 +22,11 @@ batch-major: ``xs`` is ``(N, T, D)``, ``hs`` and ``cs`` are ``(N, T, H)``.
 ``fixed_gates``, a dict such as ``{"f": 1.0}`` that replaces a gate by a
 constant (here: no forgetting). A fixed gate receives no gradient; its rows of
 the weights stay in the parameter arrays but get zero gradient.
+
+**One step, one implementation.** The elementwise work of a time step (gates, cell update, and
+their gradients) is :class:`NumpyCell`; the step functions and :class:`TimeLSTM` both run it, so
+the layer runs the cell this module's step functions define. On the GPU, :func:`lstm_cell` picks
+:class:`CupyCell` (the same formulas as one fused CUDA kernel) instead.
 """
 from __future__ import annotations
 
@@ -340,6 +345,12 @@ def lstm_backward(dhs, xs, h0, c0, Wx, Wh, b, dh_last=None, dc_last=None, fixed_
 
 class TimeLSTM:
     """An LSTM layer unrolled over a whole ``(N, T, D)`` block.
+
+    It runs on the CPU (NumPy) or, when built after ``rnnbook.use_gpu()``, on an NVIDIA GPU (CuPy),
+    where each time step's elementwise work is one fused kernel (:class:`CupyCell`). It is the only
+    recurrent layer that runs on the GPU: :class:`~rnnbook.rnn.TimeRNN` and
+    :class:`~rnnbook.gru.TimeGRU` refuse ``use_gpu()``. The step implementation is chosen once per
+    pass (:func:`lstm_cell`); the time loop itself is the same on both devices.
 
     Parameters
     ----------

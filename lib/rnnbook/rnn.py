@@ -151,7 +151,8 @@ def rnn_backward(dhs, xs, h0, hs, Wx, Wh, dh_last=None):
 
 
 class TimeRNN:
-    """A vanilla RNN layer unrolled over a whole ``(N, T, D)`` block.
+    """A vanilla RNN layer unrolled over a whole ``(N, T, D)`` block (NumPy only: building it after
+    ``rnnbook.use_gpu()`` raises ``RuntimeError``; only :class:`~rnnbook.lstm.TimeLSTM` runs on the GPU).
 
     Parameters
     ----------
