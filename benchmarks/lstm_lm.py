@@ -508,7 +508,12 @@ def main(argv=None) -> int:
         results["small"].append(r)
         results[f"ratio_{name}"] = r["ratio"]
     if args.small:
-        print_small(results)
+        write_json(args.out, results)
+        if args.json:
+            print(json.dumps(results, indent=2))
+        else:
+            print("\n".join(blas_lines(results["numpy_blas"])))
+            print_small(results)
         return 0
     for name in CONFIGS:
         r = time_training(name, steps, warmup=2 if args.quick else 3)
