@@ -36,6 +36,16 @@ CONFIGS = {
     "a": dict(V=10_000, N=20, T=35, D=100, H=100, L=1, dropout=0.0, tie=False),
     "b": dict(V=10_000, N=20, T=35, D=650, H=650, L=2, dropout=0.5, tie=True),
 }
+#: Small models, the size the book's notebooks train: a character-level language model (vocabulary 65,
+#: batch 20, 35 steps, one layer of 100 units) with each of the three cells, and the peeky seq2seq model of
+#: chapter 5 on the addition task (vocabulary 13, embedding 16, hidden 128, batch 128, source 7, target 5
+#: columns of which the decoder reads 4 and predicts 4, Adam, clipping at 5).
+SMALL_CONFIGS = {
+    "s": dict(V=65, N=20, T=35, D=100, H=100, L=1, dropout=0.0, tie=False, cell="lstm"),
+    "s_gru": dict(V=65, N=20, T=35, D=100, H=100, L=1, dropout=0.0, tie=False, cell="gru"),
+    "s_rnn": dict(V=65, N=20, T=35, D=100, H=100, L=1, dropout=0.0, tie=False, cell="rnn"),
+    "seq2seq": dict(V=13, N=128, S=7, T=5, D=16, H=128, cell="peeky"),
+}
 GPU_CONFIGS = {   # --gpu: (b) and a larger (c), rnnbook on CuPy against PyTorch's cuDNN LSTM
     "b": CONFIGS["b"],
     "c": dict(V=10_000, N=128, T=35, D=1024, H=1024, L=2, dropout=0.5, tie=True),
@@ -45,19 +55,22 @@ PAUSE = 0.3          # seconds of quiet before each block of timed steps (see ti
 
 
 def step_flops(c: dict) -> float:
-    """Matrix-product FLOPs of one training step (forward products x 3 for forward + backward)."""
+    """Matrix-product FLOPs of one LM training step (forward products x 3 for forward + backward)."""
     tokens = c["N"] * c["T"]
-    lstm = sum(2 * tokens * ((c["D"] if k == 0 else c["H"]) + c["H"]) * 4 * c["H"] for k in range(c["L"]))
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[c.get("cell", "lstm")]
+    lstm = sum(2 * tokens * ((c["D"] if k == 0 else c["H"]) + c["H"]) * gates * c["H"] for k in range(c["L"]))
     out = 2 * tokens * c["H"] * c["V"]
     return 3.0 * (lstm + out)
 
 
 # ---------------------------------------------------------------- rnnbook
 def make_rnnbook(c: dict, seed: int = 0):
-    from rnnbook.models import LSTMLM
+    if c.get("cell") == "peeky":
+        return make_rnnbook_seq2seq(c, seed)
+    from rnnbook.models import LanguageModel
     from rnnbook.optim import SGD, clip_grad_norm
-    model = LSTMLM(c["V"], c["D"], c["H"], num_layers=c["L"], dropout=c["dropout"], tie_weights=c["tie"],
-                   stateful=True, rng=seed)
+    model = LanguageModel(c["V"], c["D"], c["H"], cell=c.get("cell", "lstm"), num_layers=c["L"],
+                          dropout=c["dropout"], tie_weights=c["tie"], stateful=True, rng=seed)
     opt = SGD(LR)
     rng = np.random.default_rng(seed)
 
@@ -74,19 +87,88 @@ def make_rnnbook(c: dict, seed: int = 0):
     return model, batch, step
 
 
+def seq2seq_batches(c: dict, seed: int = 0):
+    """Random ``(src (N, S), tgt (N, T))`` id batches for the seq2seq configuration (id 0 is padding)."""
+    rng = np.random.default_rng(seed)
+
+    def batch():
+        return rng.integers(1, c["V"], size=(c["N"], c["S"])), rng.integers(1, c["V"], size=(c["N"], c["T"]))
+
+    return batch
+
+
+def make_rnnbook_seq2seq(c: dict, seed: int = 0):
+    from rnnbook.models.seq2seq import PeekySeq2Seq
+    from rnnbook.optim import Adam, clip_grad_norm
+    model = PeekySeq2Seq(c["V"], c["D"], c["H"], pad_id=0, rng=seed)
+    opt = Adam(1e-3)
+
+    def step(src, tgt):
+        model.forward(src, tgt)
+        model.backward()
+        clip_grad_norm(model.grads, 5.0)
+        opt.update(model.params, model.grads)
+
+    return model, seq2seq_batches(c, seed), step
+
+
 # ---------------------------------------------------------------- PyTorch
-def make_torch(c: dict, seed: int = 0, device: str = "cpu"):
+def make_torch_seq2seq(c: dict, seed: int = 0, device: str = "cpu"):
+    """The same peeky encoder-decoder in PyTorch: the encoder's last hidden state starts the decoder and is
+    concatenated to the decoder's input at every step and to the input of its output layer."""
     import torch
     from torch import nn
     torch.manual_seed(seed)
+
+    class Peeky(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc_embed = nn.Embedding(c["V"], c["D"])
+            self.encoder = nn.LSTM(c["D"], c["H"], batch_first=True)
+            self.dec_embed = nn.Embedding(c["V"], c["D"])
+            self.decoder = nn.LSTM(c["D"] + c["H"], c["H"], batch_first=True)
+            self.out = nn.Linear(2 * c["H"], c["V"])
+
+        def forward(self, src, dec_in):
+            _, (h, _) = self.encoder(self.enc_embed(src))               # h: (1, N, H)
+            peek = h[0].unsqueeze(1).expand(-1, dec_in.shape[1], -1)    # (N, T, H)
+            hs, _ = self.decoder(torch.cat([self.dec_embed(dec_in), peek], dim=-1), (h, torch.zeros_like(h)))
+            return self.out(torch.cat([hs, peek], dim=-1))
+
+    model = Peeky().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=0)
+    gen = torch.Generator().manual_seed(seed)
+
+    def batch():
+        return (torch.randint(1, c["V"], (c["N"], c["S"]), generator=gen).to(device),
+                torch.randint(1, c["V"], (c["N"], c["T"]), generator=gen).to(device))
+
+    def step(src, tgt):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(src, tgt[:, :-1]).reshape(-1, c["V"]), tgt[:, 1:].reshape(-1))
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+
+    return model, batch, step
+
+
+def make_torch(c: dict, seed: int = 0, device: str = "cpu"):
+    import torch
+    from torch import nn
+    if c.get("cell") == "peeky":
+        return make_torch_seq2seq(c, seed, device)
+    torch.manual_seed(seed)
+    recurrent = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[c.get("cell", "lstm")]
 
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
             self.embed = nn.Embedding(c["V"], c["D"])
             self.drop = nn.Dropout(c["dropout"])
-            self.lstm = nn.LSTM(c["D"], c["H"], c["L"], dropout=c["dropout"] if c["L"] > 1 else 0.0,
-                                batch_first=True)
+            self.lstm = recurrent(c["D"], c["H"], c["L"], dropout=c["dropout"] if c["L"] > 1 else 0.0,
+                                  batch_first=True)
             self.out = nn.Linear(c["H"], c["V"])
             if c["tie"]:
                 self.out.weight = self.embed.weight
@@ -94,7 +176,7 @@ def make_torch(c: dict, seed: int = 0, device: str = "cpu"):
 
         def forward(self, x):
             h, state = self.lstm(self.drop(self.embed(x)), self.state)
-            self.state = tuple(s.detach() for s in state)
+            self.state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
             return self.out(self.drop(h))
 
     model = Net().to(device)
@@ -188,7 +270,7 @@ def _timed(fn) -> float:
 
 
 def time_training(name: str, steps: int, warmup: int) -> dict:
-    c = CONFIGS[name]
+    c = CONFIGS[name] if name in CONFIGS else SMALL_CONFIGS[name]
     _, nb_batch, nb_step = make_rnnbook(c)
     _, th_batch, th_step = make_torch(c)
     nb_data = [nb_batch() for _ in range(steps + warmup)]
@@ -211,10 +293,12 @@ def time_training(name: str, steps: int, warmup: int) -> dict:
             time.sleep(PAUSE)
             for k in ks:
                 times.append(_timed(lambda: step(*data[k])))
-    flops = step_flops(c)
     nb_ms, th_ms = 1e3 * statistics.median(nb_times), 1e3 * statistics.median(th_times)
-    return {"config": name, "rnnbook_ms": nb_ms, "torch_ms": th_ms, "ratio": nb_ms / th_ms,
-            "gflop_per_step": flops / 1e9, "rnnbook_gflops": flops / nb_ms / 1e6, "torch_gflops": flops / th_ms / 1e6}
+    out = {"config": name, "rnnbook_ms": nb_ms, "torch_ms": th_ms, "ratio": nb_ms / th_ms}
+    if "L" in c:                                  # language models: the throughput of their matrix products
+        flops = step_flops(c)
+        out.update(gflop_per_step=flops / 1e9, rnnbook_gflops=flops / nb_ms / 1e6, torch_gflops=flops / th_ms / 1e6)
+    return out
 
 
 def time_inference(name: str, n_tokens: int) -> dict:
@@ -372,11 +456,22 @@ def gpu_benchmark(steps: int) -> dict:
     return out
 
 
+def print_small(results: dict) -> None:
+    """The table of the small models (ms per training step and the ratio rnnbook / PyTorch)."""
+    print(f"{'small':<9}{'model':<34}{'rnnbook ms':>11}{'PyTorch ms':>11}{'ratio':>7}")
+    for r in results["small"]:
+        c = SMALL_CONFIGS[r["config"]]
+        what = (f"peeky seq2seq, H {c['H']}, N {c['N']}, {c['S']}->{c['T']}" if c["cell"] == "peeky"
+                else f"{c['cell'].upper()} LM, V {c['V']}, H {c['H']}, N {c['N']}, T {c['T']}")
+        print(f"{r['config']:<9}{what:<34}{r['rnnbook_ms']:>11.2f}{r['torch_ms']:>11.2f}{r['ratio']:>7.2f}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ap.add_argument("--steps", type=int, default=20, help="timed steps per implementation and config")
     ap.add_argument("--quick", action="store_true", help="3 steps, no memory or inference runs")
+    ap.add_argument("--small", action="store_true", help="only the small models (s, s_gru, s_rnn, seq2seq)")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both (default: all cores)")
     ap.add_argument("--gpu", action="store_true", help="(b) and (c) on an NVIDIA GPU: rnnbook on CuPy against cuDNN")
     ap.add_argument("--out", help="also write the JSON results to this file (e.g. chapters/logs/lstm_lm_benchmark.json)")
@@ -406,7 +501,20 @@ def main(argv=None) -> int:
     peak_before = gemm_gflops()
     results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                "threads": args.threads, "numpy": np.__version__, "torch": torch.__version__,
-               "date": time.strftime("%Y-%m-%d"), "numpy_blas": numpy_blas(), "steps": steps, "training": [], "inference": [], "memory_mib": {}}
+               "date": time.strftime("%Y-%m-%d"), "numpy_blas": numpy_blas(), "steps": steps, "training": [],
+               "small": [], "inference": [], "memory_mib": {}}
+    for name in SMALL_CONFIGS:
+        r = time_training(name, steps, warmup=2 if args.quick else 5)
+        results["small"].append(r)
+        results[f"ratio_{name}"] = r["ratio"]
+    if args.small:
+        write_json(args.out, results)
+        if args.json:
+            print(json.dumps(results, indent=2))
+        else:
+            print("\n".join(blas_lines(results["numpy_blas"])))
+            print_small(results)
+        return 0
     for name in CONFIGS:
         r = time_training(name, steps, warmup=2 if args.quick else 3)
         results["training"].append(r)
@@ -433,7 +541,8 @@ def main(argv=None) -> int:
     print(f"{results['machine']}, {args.threads} threads; numpy {np.__version__}, torch {torch.__version__}")
     print("\n".join(blas_lines(results["numpy_blas"])))
     print(f"NumPy float32 GEMM peak: {peak:.0f} GFLOP/s; {steps} timed steps per implementation, medians\n")
-    print(f"{'config':<8}{'implementation':<16}{'ms/step':>10}{'GFLOP/s':>10}{'ratio':>8}")
+    print_small(results)
+    print(f"\n{'config':<8}{'implementation':<16}{'ms/step':>10}{'GFLOP/s':>10}{'ratio':>8}")
     for r in results["training"]:
         print(f"{r['config']:<8}{'rnnbook':<16}{r['rnnbook_ms']:>10.1f}{r['rnnbook_gflops']:>10.1f}{r['ratio']:>8.2f}")
         print(f"{'':<8}{'PyTorch':<16}{r['torch_ms']:>10.1f}{r['torch_gflops']:>10.1f}{1.0:>8.2f}")

@@ -157,3 +157,54 @@ def test_to_numpy_and_array_module_on_the_host():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert backend.lstm_kernels(np) is None
+
+
+@pytest.mark.parametrize("cell, layer", [("rnn", "TimeRNN"), ("gru", "TimeGRU")])
+def test_rnn_and_gru_language_models_refuse_the_gpu_clearly(device, cell, layer):
+    """Only the LSTM path runs on the GPU: the other cells say so when built, instead of failing later in CuPy."""
+    with pytest.raises(RuntimeError, match=rf"{layer} runs on the CPU only .*use_gpu\(\) is in effect"):
+        LanguageModel(11, 6, 6, cell=cell, rng=0)
+    backend.use_cpu()
+    assert all(type(p) is np.ndarray for p in LanguageModel(11, 6, 6, cell=cell, rng=0).params)
+
+
+def _run_cuda_body(kernel, arrays: dict) -> dict:
+    """Run the body of one of rnnbook.backend's CUDA kernels line by line with NumPy arrays as its variables.
+
+    The bodies are plain assignments of C arithmetic (``T dc = ...;`` declares a local of the kernel's
+    type), which are also Python once the type and the semicolon are dropped."""
+    ins, outs, body = kernel
+    names = {p.split()[-1] for p in (ins + ", " + outs).split(",")}
+    assert set(arrays) <= names, set(arrays) - names
+    variables = {k: np.array(v, dtype=np.float64) for k, v in arrays.items()}
+    for line in filter(None, (ln.strip() for ln in body.splitlines())):
+        assert line.endswith(";"), line
+        line = line[:-1].removeprefix("T ")
+        exec(line, {"exp": np.exp, "tanh": np.tanh}, variables)
+    return variables
+
+
+def test_the_cuda_kernels_compute_what_the_numpy_cell_computes():
+    """The fused GPU kernels' formulas, run on the CPU, against rnnbook.lstm.NumpyCell (the NumPy path)."""
+    from rnnbook.lstm import NumpyCell
+    rng = np.random.default_rng(0)
+    N, H = 5, 7
+    a = rng.standard_normal((N, 4 * H)) * 3
+    c_prev, dh, dc_next = (rng.standard_normal((N, H)) for _ in range(3))
+    cell = NumpyCell(np, H, np.float64, {})
+    acts, c, h, tc = a.copy(), np.empty((N, H)), np.empty((N, H)), np.empty((N, H))
+    cell.forward(acts, c_prev, c, h, tc)
+    blocks = {g: a[:, k * H:(k + 1) * H] for k, g in enumerate(("gf", "gi", "gg", "go"))}
+    fwd = _run_cuda_body(backend.LSTM_FORWARD_KERNEL, dict(c_prev=c_prev, **blocks))
+    np.testing.assert_allclose(np.concatenate([fwd[g] for g in blocks], axis=1), acts, rtol=1e-12)
+    for name, want in (("c", c), ("h", h), ("tc", tc)):
+        np.testing.assert_allclose(fwd[name], want, rtol=1e-12, err_msg=name)
+
+    da, dc_prev = np.empty((N, 4 * H)), np.empty((N, H))
+    cell.prepare_backward(acts[None], c_prev[None], tc[None])
+    cell.backward(0, dh, dc_next, da, dc_prev)
+    bwd = _run_cuda_body(backend.LSTM_BACKWARD_KERNEL,
+                         dict(c_prev=c_prev, tc=tc, dh=dh, dc_next=dc_next, **{g: fwd[g] for g in blocks}))
+    np.testing.assert_allclose(np.concatenate([bwd[g] for g in ("df", "di", "dg", "d_o")], axis=1), da,
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(bwd["dc_prev"], dc_prev, rtol=1e-10, atol=1e-12)

@@ -1,6 +1,6 @@
 """rnnbook on a real GPU (CuPy). Skipped, with the reason, on machines without CuPy or without a GPU.
 
-What it checks where it runs: the fused CuPy kernels of one LSTM step agree with the NumPy formulas,
+What it checks where it runs: the fused CuPy kernels of one LSTM step agree with the NumPy cell,
 ``TimeLSTM`` on the GPU passes a float64 gradient check and matches the CPU layer, and a language model
 trains on the GPU to the same losses as on the CPU.
 """
@@ -20,28 +20,28 @@ def gpu():
     backend.use_cpu()
 
 
-def test_fused_kernels_match_the_numpy_formulas(gpu):
-    from rnnbook.lstm import _activate, _gate_grads
+def test_fused_kernels_match_the_numpy_cell(gpu):
+    from rnnbook.lstm import CupyCell, NumpyCell, lstm_cell
     rng = np.random.default_rng(0)
     N, H = 5, 7
     a = rng.standard_normal((N, 4 * H)) * 3
     c_prev, dh, dc_next = (rng.standard_normal((N, H)) for _ in range(3))
-    acts = _activate(a.copy(), H, {})
-    c = acts[:, :H] * c_prev + acts[:, H:2 * H] * acts[:, 2 * H:3 * H]
-    h = acts[:, 3 * H:] * np.tanh(c)
-    da = np.empty_like(a)
-    dc_prev = _gate_grads(dh, dc_next, c_prev, acts, np.tanh(c), H, {}, da)
+    cpu = NumpyCell(np, H, np.float64, {})
+    acts, c, h, tc = a.copy(), np.empty((N, H)), np.empty((N, H)), np.empty((N, H))
+    cpu.forward(acts, c_prev, c, h, tc)
+    da, dc_prev = np.empty((N, 4 * H)), np.empty((N, H))
+    cpu.prepare_backward(acts[None], c_prev[None], tc[None])
+    cpu.backward(0, dh, dc_next, da, dc_prev)
 
-    forward, backward = backend.lstm_kernels(gpu)
-    a_gpu, c_gpu, h_gpu = gpu.asarray(a), gpu.empty((N, H)), gpu.empty((N, H))
-    blocks = [slice(k * H, (k + 1) * H) for k in range(4)]
-    forward(gpu.asarray(c_prev), *(a_gpu[:, s] for s in blocks), c_gpu, h_gpu)
-    np.testing.assert_allclose(a_gpu.get(), acts, rtol=1e-12)
-    np.testing.assert_allclose(c_gpu.get(), c, rtol=1e-12)
-    np.testing.assert_allclose(h_gpu.get(), h, rtol=1e-12)
+    fused = lstm_cell(gpu, H, np.float64, {})
+    assert isinstance(fused, CupyCell)
+    a_gpu, c_gpu, h_gpu, tc_gpu = gpu.asarray(a), *(gpu.empty((N, H)) for _ in range(3))
+    fused.forward(a_gpu, gpu.asarray(c_prev), c_gpu, h_gpu, tc_gpu)
+    for got, want in ((a_gpu, acts), (c_gpu, c), (h_gpu, h), (tc_gpu, tc)):
+        np.testing.assert_allclose(got.get(), want, rtol=1e-12)
     da_gpu, dc_prev_gpu = gpu.empty((N, 4 * H)), gpu.empty((N, H))
-    backward(*(a_gpu[:, s] for s in blocks), gpu.asarray(c_prev), c_gpu, gpu.asarray(dh), gpu.asarray(dc_next),
-             *(da_gpu[:, s] for s in blocks), dc_prev_gpu)
+    fused.prepare_backward(a_gpu[None], gpu.asarray(c_prev)[None], tc_gpu[None])
+    fused.backward(0, gpu.asarray(dh), gpu.asarray(dc_next), da_gpu, dc_prev_gpu)
     np.testing.assert_allclose(da_gpu.get(), da, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(dc_prev_gpu.get(), dc_prev, rtol=1e-10, atol=1e-12)
 

@@ -15,8 +15,9 @@ NumPy. ``use_cpu()`` switches back; :func:`to_numpy` copies any array to the hos
 
 **What runs on the GPU:** the language-model path of chapter 4 (``Embedding``,
 ``Dropout``, ``TimeLSTM``, ``Affine``, ``TiedAffine``, ``SoftmaxCrossEntropy``, ``SGD``,
-``clip_grad_norm``, and ``LanguageModel`` built from them). The other models are
-NumPy-only. Dropout masks are drawn on the GPU by CuPy's generator, seeded from the
+``clip_grad_norm``, and ``LanguageModel`` built from them with ``cell="lstm"``). The other
+layers and models are NumPy-only; ``TimeRNN`` and ``TimeGRU`` (so ``LanguageModel(cell="rnn")``
+and ``cell="gru"``) raise a ``RuntimeError`` saying so when built under ``use_gpu()``. Dropout masks are drawn on the GPU by CuPy's generator, seeded from the
 layer's NumPy generator: reproducible for a seed, but not the same masks as on the CPU.
 On CuPy, the elementwise work of one LSTM time step (three sigmoids, two
 tanh, the cell and hidden updates; and its backward) is one fused kernel
@@ -36,7 +37,7 @@ import warnings
 import numpy as np
 
 __all__ = ["use_gpu", "use_cpu", "gpu_enabled", "is_cupy", "is_cupy_array", "array_module", "to_device",
-           "to_numpy", "scatter_add", "lstm_kernels"]
+           "to_numpy", "require_cpu", "scatter_add", "lstm_kernels"]
 
 _device_xp = None        # the CuPy module while the GPU is switched on, else None
 
@@ -105,6 +106,18 @@ def array_module(*arrays):
     return np
 
 
+def require_cpu(layer: str) -> None:
+    """Refuse to build a NumPy-only layer while :func:`use_gpu` is in effect, with a clear error.
+
+    Without this check, such a layer would quietly create NumPy parameters next to CuPy ones, and the
+    model would fail later, inside CuPy, with a message that does not name the cause.
+    """
+    if _device_xp is not None:
+        raise RuntimeError(f"{layer} runs on the CPU only (NumPy), but rnnbook.use_gpu() is in effect. "
+                           f"On the GPU use the LSTM (cell='lstm'), or call rnnbook.use_cpu() before building "
+                           f"this model.")
+
+
 def to_device(array):
     """A new parameter array on the current device: unchanged on the CPU, copied to the GPU after ``use_gpu()``."""
     return array if _device_xp is None else _device_xp.asarray(array)
@@ -126,45 +139,51 @@ def scatter_add(target, indices, values) -> None:
         array_module(target).add.at(target, indices, values)
 
 
+# The fused LSTM step kernels, as (input parameters, output parameters, CUDA body) of a CuPy
+# ElementwiseKernel. They compute what rnnbook.lstm.NumpyCell computes (tests/test_backend.py runs these
+# bodies with NumPy arrays to check that). ``i`` and ``n`` are reserved names in CuPy kernels, hence the
+# ``g`` prefixes.
+LSTM_FORWARD_KERNEL = (
+    "T c_prev", "T gf, T gi, T gg, T go, T c, T h, T tc",
+    """
+    gf = 1 / (1 + exp(-gf));
+    gi = 1 / (1 + exp(-gi));
+    gg = tanh(gg);
+    go = 1 / (1 + exp(-go));
+    c = gf * c_prev + gi * gg;
+    tc = tanh(c);
+    h = go * tc;
+    """)
+LSTM_BACKWARD_KERNEL = (
+    "T gf, T gi, T gg, T go, T c_prev, T tc, T dh, T dc_next", "T df, T di, T dg, T d_o, T dc_prev",
+    """
+    T dc = dc_next + dh * go * (1 - tc * tc);
+    df = dc * c_prev * gf * (1 - gf);
+    di = dc * gg * gi * (1 - gi);
+    dg = dc * gi * (1 - gg * gg);
+    d_o = dh * tc * go * (1 - go);
+    dc_prev = dc * gf;
+    """)
+
 _kernels = None
 
 
 def lstm_kernels(xp):
     """The fused LSTM step kernels ``(forward, backward)`` for CuPy, or ``None`` for any other module.
 
-    ``forward(c_prev, af, ai, ag, ao, c, h)`` activates the gate pre-activations in place
+    ``forward(c_prev, af, ai, ag, ao, c, h, tc)`` activates the gate pre-activations in place
     (``af``... are the four ``(N, H)`` column blocks of the step's ``(N, 4H)`` array) and
-    writes ``c`` and ``h``. ``backward(gf, gi, gg, go, c_prev, c, dh, dc_next, df, di, dg, do, dc_prev)``
-    writes the gradients at the four pre-activations and at ``c_prev``. The formulas are
-    those of ``rnnbook.lstm._activate`` and ``rnnbook.lstm._gate_grads``.
-    (``i`` and ``n`` are reserved names in CuPy kernels, hence the ``g`` prefixes.)
+    writes ``c``, ``h`` and ``tc = tanh(c)``. ``backward(gf, gi, gg, go, c_prev, tc, dh, dc_next, df, di, dg,
+    do, dc_prev)`` writes the gradients at the four pre-activations and at ``c_prev``. The formulas are
+    those of :class:`rnnbook.lstm.NumpyCell`; the sources are ``LSTM_FORWARD_KERNEL`` and
+    ``LSTM_BACKWARD_KERNEL``.
     """
     global _kernels
     if not is_cupy(xp):
         return None
     if _kernels is None:
-        forward = xp.ElementwiseKernel(
-            "T c_prev", "T gf, T gi, T gg, T go, T c, T h",
-            """
-            gf = 1 / (1 + exp(-gf));
-            gi = 1 / (1 + exp(-gi));
-            gg = tanh(gg);
-            go = 1 / (1 + exp(-go));
-            c = gf * c_prev + gi * gg;
-            h = go * tanh(c);
-            """, "rnnbook_lstm_step_forward")
-        backward = xp.ElementwiseKernel(
-            "T gf, T gi, T gg, T go, T c_prev, T c, T dh, T dc_next", "T df, T di, T dg, T d_o, T dc_prev",
-            """
-            T tc = tanh(c);
-            T dc = dc_next + dh * go * (1 - tc * tc);
-            df = dc * c_prev * gf * (1 - gf);
-            di = dc * gg * gi * (1 - gi);
-            dg = dc * gi * (1 - gg * gg);
-            d_o = dh * tc * go * (1 - go);
-            dc_prev = dc * gf;
-            """, "rnnbook_lstm_step_backward")
-        _kernels = (forward, backward)
+        _kernels = (xp.ElementwiseKernel(*LSTM_FORWARD_KERNEL, "rnnbook_lstm_step_forward"),
+                    xp.ElementwiseKernel(*LSTM_BACKWARD_KERNEL, "rnnbook_lstm_step_backward"))
     return _kernels
 
 

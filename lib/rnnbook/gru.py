@@ -27,6 +27,7 @@ import numpy as np
 
 from ._checks import check_array, check_gate_weights, check_positive_int, check_same_dtype
 from ._timemajor import input_gradient, project_inputs
+from .backend import require_cpu
 from .layers import init_rng
 
 __all__ = ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward", "TimeGRU"]
@@ -130,6 +131,8 @@ def _backward_time_major(dhs_t, xs, h0, hs_t, gates_t, Wx, Wh, dh_last=None):
         h_prev = h0 if t == 0 else hs_t[t - 1]
         direct = _step_grads(dhs_t[t] + dh, h_prev, g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:], H,
                              dax_t[t], dah_t[t])
+        # dah @ Wh.T, written as (Wh @ dah.T).T: the same numbers, but OpenBLAS runs the tall, thin
+        # product (H, 3H) @ (3H, N) faster than a short, wide one with a transposed operand
         dh = direct + (Wh @ dah_t[t].T).T
     h_prev_t = np.concatenate([h0[None], hs_t[:-1]], axis=0).reshape(T * N, H)
     dWh = h_prev_t.T @ dah_t.reshape(T * N, 3 * H)
@@ -168,7 +171,8 @@ def gru_backward(dhs, xs, h0, Wx, Wh, b, dh_last=None):
 
 
 class TimeGRU:
-    """A GRU layer unrolled over a whole ``(N, T, D)`` block.
+    """A GRU layer unrolled over a whole ``(N, T, D)`` block (NumPy only: building it after
+    ``rnnbook.use_gpu()`` raises ``RuntimeError``; only :class:`~rnnbook.lstm.TimeLSTM` runs on the GPU).
 
     Same contract as :class:`rnnbook.rnn.TimeRNN`: ``params`` ``[Wx, Wh, b]``
     (gates (r, z, n) along the last axis), ``grads``, ``forward(xs, h0=None)``,
@@ -177,6 +181,7 @@ class TimeGRU:
 
     def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
                  dtype=np.float32):
+        require_cpu("TimeGRU")                      # NumPy only: refuse clearly under rnnbook.use_gpu()
         D = check_positive_int("input_size", input_size)
         H = check_positive_int("hidden_size", hidden_size)
         rng = init_rng(rng)

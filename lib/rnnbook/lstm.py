@@ -22,6 +22,11 @@ batch-major: ``xs`` is ``(N, T, D)``, ``hs`` and ``cs`` are ``(N, T, H)``.
 ``fixed_gates``, a dict such as ``{"f": 1.0}`` that replaces a gate by a
 constant (here: no forgetting). A fixed gate receives no gradient; its rows of
 the weights stay in the parameter arrays but get zero gradient.
+
+**One step, one implementation.** The elementwise work of a time step (gates, cell update, and
+their gradients) is :class:`NumpyCell`; the step functions and :class:`TimeLSTM` both run it, so
+the layer runs the cell this module's step functions define. On the GPU, :func:`lstm_cell` picks
+:class:`CupyCell` (the same formulas as one fused CUDA kernel) instead.
 """
 from __future__ import annotations
 
@@ -32,7 +37,8 @@ from .backend import array_module, lstm_kernels, to_device
 from ._timemajor import input_gradient, project_inputs
 from .layers import init_rng
 
-__all__ = ["GATES", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "TimeLSTM"]
+__all__ = ["GATES", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "TimeLSTM",
+           "NumpyCell", "CupyCell", "lstm_cell"]
 
 #: Gate names in the order of their blocks along the fused ``4H`` axis.
 GATES = ("f", "i", "g", "o")
@@ -55,41 +61,114 @@ def _check_fixed(fixed_gates) -> dict:
     return dict(fixed_gates)
 
 
-def _sigmoid_(z: np.ndarray) -> None:
-    """In-place logistic function via ``sigmoid(z) = (1 + tanh(z / 2)) / 2``: stable and fast."""
-    z *= 0.5
-    np.tanh(z, out=z)
-    z *= 0.5
-    z += 0.5
+class NumpyCell:
+    """The elementwise work of LSTM time steps in NumPy: the gates, the cell update and their gradients.
 
+    The matrix products stay with the caller; this class does everything between them, on
+    preallocated arrays, in as few NumPy calls as possible, because with small models the number
+    of calls per time step, not the arithmetic, sets the pace. The step functions
+    (:func:`lstm_step_forward`, :func:`lstm_step_backward`) and :class:`TimeLSTM` run the same code.
 
-def _activate(a: np.ndarray, H: int, fixed: dict) -> np.ndarray:
-    """Apply sigmoid/tanh to the fused pre-activations ``a`` (..., 4H) in place and return it."""
-    _sigmoid_(a[..., :2 * H])
-    np.tanh(a[..., 2 * H:3 * H], out=a[..., 2 * H:3 * H])
-    _sigmoid_(a[..., 3 * H:])
-    for name, value in fixed.items():
-        k = GATES.index(name)
-        a[..., k * H:(k + 1) * H] = value
-    return a
+    ``forward(a, c_prev, c, h, tc)``: ``a`` ``(N, 4H)`` holds the pre-activations and receives the
+    activated gates (f, i, g, o), in place; ``c``, ``h`` and ``tc = tanh(c)`` ``(N, H)`` are written.
 
-
-def _gate_grads(dh, dc_next, c_prev, acts, tanh_c, H: int, fixed: dict, out: np.ndarray):
-    """Shared core of the backward passes: gradient at the fused pre-activations and ``dc_prev``.
-
-    ``acts`` holds the activated gates (f, i, g, o) and ``out`` (N, 4H) receives
-    ``dL/da``. Returns ``dc_prev``.
+    ``prepare_backward(acts, c_prev, tc)`` takes the activated gates, previous cell states and
+    ``tanh(c)`` of *all* steps at once (leading axis ``T``) and computes every factor of the gradient
+    that does not depend on the gradient flowing back, in a few large operations before the loop;
+    ``backward(t, dh, dc_next, da, dc_prev)`` then writes the gradient at step ``t``'s pre-activations
+    into ``da`` ``(N, 4H)`` and at its previous cell state into ``dc_prev``.
     """
-    f, i, g, o = acts[:, :H], acts[:, H:2 * H], acts[:, 2 * H:3 * H], acts[:, 3 * H:]
-    dc = dc_next + dh * o * (1 - tanh_c ** 2)
-    out[:, :H] = dc * c_prev * f * (1 - f)            # forget gate
-    out[:, H:2 * H] = dc * g * i * (1 - i)            # input gate
-    out[:, 2 * H:3 * H] = dc * i * (1 - g ** 2)       # candidate
-    out[:, 3 * H:] = dh * tanh_c * o * (1 - o)        # output gate
-    for name in fixed:
-        k = GATES.index(name)
-        out[:, k * H:(k + 1) * H] = 0
-    return dc * f
+
+    def __init__(self, xp, H: int, dtype, fixed: dict):
+        self.xp, self.H, self.fixed = xp, H, fixed
+        # sigmoid(z) = (1 + tanh(z / 2)) / 2 is stable and fast; g's columns get tanh(z) itself, so all
+        # four gates are three multiplications, one tanh and one addition over the whole (N, 4H) array
+        half = np.full(4 * H, 0.5, dtype=dtype)
+        half[2 * H:3 * H] = 1
+        self.scale = xp.asarray(half)
+        self.shift = xp.asarray(np.where(half == 1, 0, half).astype(dtype))
+
+    def forward(self, a, c_prev, c, h, tc) -> None:
+        xp, H = self.xp, self.H
+        a *= self.scale
+        xp.tanh(a, out=a)
+        a *= self.scale
+        a += self.shift
+        for name, value in self.fixed.items():
+            k = GATES.index(name)
+            a[..., k * H:(k + 1) * H] = value
+        xp.multiply(a[..., :H], c_prev, out=c)                  # c = f * c_prev + i * g
+        c += a[..., H:2 * H] * a[..., 2 * H:3 * H]
+        xp.tanh(c, out=tc)
+        xp.multiply(tc, a[..., 3 * H:], out=h)                   # h = o * tanh(c)
+
+    def prepare_backward(self, acts, c_prev, tc) -> None:
+        # The gradient at step t is (with dc = dc_next + dh * o * (1 - tanh(c)**2)):
+        #   forget dc * c_prev * f * (1 - f),  input dc * g * i * (1 - i),  candidate dc * i * (1 - g**2),
+        #   output dh * tanh(c) * o * (1 - o),  and dc_prev = dc * f.
+        # Every factor after the first is known before the loop; the first three gates share the form
+        # dc * X * Y * Z (Z = 1 for the candidate), so they become three calls on an (N, 3, H) view.
+        xp, H = self.xp, self.H
+        f, i, g, o = acts[..., :H], acts[..., H:2 * H], acts[..., 2 * H:3 * H], acts[..., 3 * H:]
+        lead = acts.shape[:-1]
+        X, Y, Z = (xp.empty((*lead, 3, H), dtype=acts.dtype) for _ in range(3))
+        X[..., 0, :], X[..., 1, :], X[..., 2, :] = c_prev, g, i
+        Y[..., 0, :], Y[..., 1, :] = f, i
+        xp.square(g, out=Y[..., 2, :])
+        xp.subtract(1, Y[..., 2, :], out=Y[..., 2, :])
+        xp.subtract(1, f, out=Z[..., 0, :])
+        xp.subtract(1, i, out=Z[..., 1, :])
+        Z[..., 2, :] = 1
+        self._xyz = X, Y, Z
+        self._f, self._o, self._tc = f, o, tc
+        self._one_minus_o = 1 - o
+        self._one_minus_tc2 = 1 - tc ** 2
+
+    def backward(self, t: int, dh, dc_next, da, dc_prev) -> None:
+        xp, H = self.xp, self.H
+        X, Y, Z = self._xyz
+        dc = dh * self._o[t]
+        dc *= self._one_minus_tc2[t]
+        xp.add(dc_next, dc, out=dc)
+        da3 = da[:, :3 * H].reshape(da.shape[0], 3, H)            # the f, i, g columns of da, side by side
+        xp.multiply(dc[:, None, :], X[t], out=da3)
+        da3 *= Y[t]
+        da3 *= Z[t]
+        do = da[:, 3 * H:]
+        xp.multiply(dh, self._tc[t], out=do)
+        do *= self._o[t]
+        do *= self._one_minus_o[t]
+        for name in self.fixed:
+            k = GATES.index(name)
+            da[:, k * H:(k + 1) * H] = 0
+        xp.multiply(dc, self._f[t], out=dc_prev)
+
+
+class CupyCell:
+    """The same interface as :class:`NumpyCell` on the GPU: each step is one fused CUDA kernel
+    (:func:`rnnbook.backend.lstm_kernels`), forward and backward, because there the cost of launching
+    many tiny kernels, not the arithmetic, dominates a small time step."""
+
+    def __init__(self, kernels, H: int):
+        self.kernels, self.blocks = kernels, [slice(k * H, (k + 1) * H) for k in range(4)]
+
+    def forward(self, a, c_prev, c, h, tc) -> None:
+        self.kernels[0](c_prev, *(a[:, s] for s in self.blocks), c, h, tc)
+
+    def prepare_backward(self, acts, c_prev, tc) -> None:
+        self._saved = acts, c_prev, tc
+
+    def backward(self, t: int, dh, dc_next, da, dc_prev) -> None:
+        acts, c_prev, tc = self._saved
+        self.kernels[1](*(acts[t][:, s] for s in self.blocks), c_prev[t], tc[t], dh, dc_next,
+                        *(da[:, s] for s in self.blocks), dc_prev)
+
+
+def lstm_cell(xp, H: int, dtype, fixed: dict):
+    """The step implementation for arrays of module ``xp``, chosen once before a time loop: the fused
+    CUDA kernels on CuPy (without fixed gates), else :class:`NumpyCell`."""
+    kernels = None if fixed else lstm_kernels(xp)
+    return NumpyCell(xp, H, dtype, fixed) if kernels is None else CupyCell(kernels, H)
 
 
 def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b, fixed_gates=None):
@@ -112,10 +191,10 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b, fixed_gates=None):
     state = ((N, "batch size N from x"), (H, "hidden size H from Wx"))
     h_prev = check_array("h_prev", h_prev, shape=state, kind="float")
     c_prev = check_array("c_prev", c_prev, shape=state, kind="float")
-    acts = _activate(x @ Wx + h_prev @ Wh + b, H, _check_fixed(fixed_gates))
-    f, i, g, o = acts[:, :H], acts[:, H:2 * H], acts[:, 2 * H:3 * H], acts[:, 3 * H:]
-    c_next = f * c_prev + i * g
-    h_next = o * np.tanh(c_next)
+    a = x @ Wx + h_prev @ Wh + b
+    xp = array_module(a)
+    h_next, c_next, tc = (xp.empty((N, H), dtype=a.dtype) for _ in range(3))
+    lstm_cell(xp, H, a.dtype, _check_fixed(fixed_gates)).forward(a, c_prev, c_next, h_next, tc)
     return h_next, c_next
 
 
@@ -147,65 +226,59 @@ def lstm_step_backward(dh_next, dc_next, x, h_prev, c_prev, Wx, Wh, b, fixed_gat
     c_prev = check_array("c_prev", c_prev, shape=state, kind="float")
     dh_next = check_array("dh_next", dh_next, shape=state, kind="float")
     dc_next = check_array("dc_next", dc_next, shape=state, kind="float")
-    fixed = _check_fixed(fixed_gates)
-    acts = _activate(x @ Wx + h_prev @ Wh + b, H, fixed)
-    c_next = acts[:, :H] * c_prev + acts[:, H:2 * H] * acts[:, 2 * H:3 * H]
-    da = np.empty_like(acts)
-    dc_prev = _gate_grads(dh_next, dc_next, c_prev, acts, np.tanh(c_next), H, fixed, da)
+    acts = x @ Wx + h_prev @ Wh + b
+    xp = array_module(acts)
+    cell = lstm_cell(xp, H, acts.dtype, _check_fixed(fixed_gates))
+    c_next, h_next, tc, dc_prev = (xp.empty((N, H), dtype=acts.dtype) for _ in range(4))
+    cell.forward(acts, c_prev, c_next, h_next, tc)
+    cell.prepare_backward(acts[None], c_prev[None], tc[None])
+    da = xp.empty_like(acts)
+    cell.backward(0, dh_next, dc_next, da, dc_prev)
     return da @ Wx.T, da @ Wh.T, dc_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0)
 
 
 def _forward_time_major(xs, h0, c0, Wx, Wh, b, fixed):
-    """Fused forward pass. Returns time-major ``hs_t``, ``cs_t`` (T, N, H) and ``acts_t`` (T, N, 4H)."""
+    """Fused forward pass. Returns time-major buffers ``hs`` and ``cs`` ``(T + 1, N, H)`` whose first
+    entry is the initial state (so ``hs[:-1]`` are the previous states of all steps, without a copy),
+    ``tcs = tanh(cs[1:])`` ``(T, N, H)`` and the activated gates ``acts`` ``(T, N, 4H)``."""
     N, T, D = xs.shape
     H = Wh.shape[0]
     xp = array_module(xs)                         # numpy, or cupy on the GPU (rnnbook.backend)
-    fused = None if fixed else lstm_kernels(xp)   # one GPU kernel per step for the elementwise work
-    acts_t = project_inputs(xs, Wx)               # (T, N, 4H): every input projection in one GEMM
-    acts_t += b
-    hs_t = xp.empty((T, N, H), dtype=acts_t.dtype)
-    cs_t = xp.empty((T, N, H), dtype=acts_t.dtype)
-    h = h0
+    acts = project_inputs(xs, Wx)                 # (T, N, 4H): every input projection in one GEMM
+    acts += b
+    cell = lstm_cell(xp, H, acts.dtype, fixed)    # NumPy, or one fused CUDA kernel per step
+    hs, cs = xp.empty((T + 1, N, H), dtype=acts.dtype), xp.empty((T + 1, N, H), dtype=acts.dtype)
+    tcs = xp.empty((T, N, H), dtype=acts.dtype)
+    hs[0], cs[0] = h0, c0
+    hWh = xp.empty((N, 4 * H), dtype=acts.dtype)
     for t in range(T):
-        a = acts_t[t]
-        a += h @ Wh                               # the only matrix product inside the loop
-        c_prev, c, h = c0 if t == 0 else cs_t[t - 1], cs_t[t], hs_t[t]
-        if fused is not None:
-            fused[0](c_prev, a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:], c, h)
-            continue
-        _activate(a, H, fixed)
-        xp.multiply(a[:, :H], c_prev, out=c)
-        c += a[:, H:2 * H] * a[:, 2 * H:3 * H]
-        xp.tanh(c, out=h)
-        h *= a[:, 3 * H:]
-    return hs_t, cs_t, acts_t
+        a = acts[t]
+        a += xp.matmul(hs[t], Wh, out=hWh)        # the only matrix product inside the loop
+        cell.forward(a, cs[t], cs[t + 1], hs[t + 1], tcs[t])
+    return hs, cs, tcs, acts
 
 
-def _backward_time_major(dhs_t, xs, h0, c0, hs_t, cs_t, acts_t, Wx, Wh, fixed, dh_last=None, dc_last=None):
-    """Fused backward pass from time-major buffers. Returns dxs (N, T, D), dh0, dc0, dWx, dWh, db."""
-    T, N, H = hs_t.shape
+def _backward_time_major(dhs_t, xs, hs, cs, tcs, acts, Wx, Wh, fixed, dh_last=None, dc_last=None):
+    """Fused backward pass from the buffers of :func:`_forward_time_major`.
+    Returns dxs (N, T, D), dh0, dc0, dWx, dWh, db."""
+    T, N, H = tcs.shape
     D = xs.shape[2]
-    dtype = hs_t.dtype
-    xp = array_module(hs_t)
-    fused = None if fixed else lstm_kernels(xp)
-    da_t = xp.empty((T, N, 4 * H), dtype=dtype)
-    blocks = [slice(k * H, (k + 1) * H) for k in range(4)]        # the gates' columns, for the fused kernel
-    dh = xp.zeros((N, H), dtype=dtype) if dh_last is None else dh_last
-    dc = xp.zeros((N, H), dtype=dtype) if dc_last is None else dc_last
+    xp = array_module(tcs)
+    cell = lstm_cell(xp, H, tcs.dtype, fixed)
+    cell.prepare_backward(acts, cs[:-1], tcs)
+    da_t = xp.empty((T, N, 4 * H), dtype=tcs.dtype)
+    dh_sum = xp.empty((N, H), dtype=tcs.dtype)
+    dh = xp.zeros((N, H), dtype=tcs.dtype) if dh_last is None else dh_last
+    dc = xp.zeros((N, H), dtype=tcs.dtype) if dc_last is None else dc_last
     for t in reversed(range(T)):
-        c_prev = c0 if t == 0 else cs_t[t - 1]
-        if fused is not None:
-            a, da = acts_t[t], da_t[t]
-            dc_prev = xp.empty_like(dc)
-            fused[1](*(a[:, s] for s in blocks), c_prev, cs_t[t], dhs_t[t] + dh, dc,
-                     *(da[:, s] for s in blocks), dc_prev)
-            dc = dc_prev
-        else:
-            dc = _gate_grads(dhs_t[t] + dh, dc, c_prev, acts_t[t], xp.tanh(cs_t[t]), H, fixed, da_t[t])
-        dh = (Wh @ da_t[t].T).T                   # = da_t[t] @ Wh.T, the only product inside the loop
+        dc_prev = xp.empty((N, H), dtype=tcs.dtype)
+        cell.backward(t, xp.add(dhs_t[t], dh, out=dh_sum), dc, da_t[t], dc_prev)
+        dc = dc_prev
+        # da_t[t] @ Wh.T, written as (Wh @ da.T).T: the same numbers, but OpenBLAS runs the tall, thin
+        # product (H, 4H) @ (4H, N) faster than a short, wide one with a transposed operand
+        dh = (Wh @ da_t[t].T).T
     da2 = da_t.reshape(T * N, 4 * H)
-    h_prev_t = xp.concatenate([h0[None], hs_t[:-1]], axis=0).reshape(T * N, H)
-    dWh = h_prev_t.T @ da2
+    dWh = hs[:-1].reshape(T * N, H).T @ da2       # the previous states of all steps, one product
     dWx = xs.transpose(1, 0, 2).reshape(T * N, D).T @ da2
     db = da2.sum(axis=0)
     dxs = input_gradient(da_t, Wx)
@@ -242,8 +315,8 @@ def lstm_forward(xs, h0, c0, Wx, Wh, b, fixed_gates=None):
     loop; only ``h @ Wh`` stays inside it.
     """
     xs, h0, c0, Wx, Wh, b = _check_sequence(xs, h0, c0, Wx, Wh, b)
-    hs_t, cs_t, _ = _forward_time_major(xs, h0, c0, Wx, Wh, b, _check_fixed(fixed_gates))
-    return hs_t.transpose(1, 0, 2), cs_t.transpose(1, 0, 2)
+    hs, cs, _, _ = _forward_time_major(xs, h0, c0, Wx, Wh, b, _check_fixed(fixed_gates))
+    return hs[1:].transpose(1, 0, 2), cs[1:].transpose(1, 0, 2)
 
 
 def lstm_backward(dhs, xs, h0, c0, Wx, Wh, b, dh_last=None, dc_last=None, fixed_gates=None):
@@ -266,13 +339,18 @@ def lstm_backward(dhs, xs, h0, c0, Wx, Wh, b, dh_last=None, dc_last=None, fixed_
     dhs = check_array("dhs", dhs, shape=((N, "batch size N"), (T, "time steps T"), (H, "hidden size H")),
                       kind="float")
     fixed = _check_fixed(fixed_gates)
-    hs_t, cs_t, acts_t = _forward_time_major(xs, h0, c0, Wx, Wh, b, fixed)
-    return _backward_time_major(dhs.transpose(1, 0, 2), xs, h0, c0, hs_t, cs_t, acts_t, Wx, Wh, fixed,
-                                dh_last, dc_last)
+    hs, cs, tcs, acts = _forward_time_major(xs, h0, c0, Wx, Wh, b, fixed)
+    return _backward_time_major(dhs.transpose(1, 0, 2), xs, hs, cs, tcs, acts, Wx, Wh, fixed, dh_last, dc_last)
 
 
 class TimeLSTM:
     """An LSTM layer unrolled over a whole ``(N, T, D)`` block.
+
+    It runs on the CPU (NumPy) or, when built after ``rnnbook.use_gpu()``, on an NVIDIA GPU (CuPy),
+    where each time step's elementwise work is one fused kernel (:class:`CupyCell`). It is the only
+    recurrent layer that runs on the GPU: :class:`~rnnbook.rnn.TimeRNN` and
+    :class:`~rnnbook.gru.TimeGRU` refuse ``use_gpu()``. The step implementation is chosen once per
+    pass (:func:`lstm_cell`); the time loop itself is the same on both devices.
 
     Parameters
     ----------
@@ -345,25 +423,25 @@ class TimeLSTM:
             c0 = self.c if carry else xp.zeros((N, H), dtype=Wx.dtype)
         else:
             c0 = check_array("c0", c0, shape=state, kind="float")
-        hs_t, cs_t, acts_t = _forward_time_major(xs, h0, c0, Wx, Wh, b, self.fixed_gates)
-        self._cache = (xs, h0, c0, hs_t, cs_t, acts_t)
-        self.h = hs_t[-1].copy()
-        self.c = cs_t[-1].copy()
-        self.cs = cs_t.transpose(1, 0, 2)
-        return hs_t.transpose(1, 0, 2)
+        hs, cs, tcs, acts = _forward_time_major(xs, h0, c0, Wx, Wh, b, self.fixed_gates)
+        self._cache = (xs, hs, cs, tcs, acts)
+        self.h = hs[-1].copy()
+        self.c = cs[-1].copy()
+        self.cs = cs[1:].transpose(1, 0, 2)
+        return hs[1:].transpose(1, 0, 2)
 
     def backward(self, dhs: np.ndarray, dh_last: np.ndarray | None = None,
                  dc_last: np.ndarray | None = None) -> np.ndarray:
         """Return ``dL/dxs`` and store the weight gradients in ``grads``."""
         if self._cache is None:
             raise RuntimeError("TimeLSTM.backward called before forward")
-        xs, h0, c0, hs_t, cs_t, acts_t = self._cache
-        T, N, H = hs_t.shape
+        xs, hs, cs, tcs, acts = self._cache
+        T, N, H = tcs.shape
         dhs = check_array("dhs", dhs, shape=((N, "batch size N"), (T, "time steps T"), (H, "hidden size H")),
                           kind="float")
         dxs, dh0, dc0, dWx, dWh, db = _backward_time_major(
-            dhs.transpose(1, 0, 2), xs, h0, c0, hs_t, cs_t, acts_t, self.params[0], self.params[1],
-            self.fixed_gates, dh_last, dc_last)
+            dhs.transpose(1, 0, 2), xs, hs, cs, tcs, acts, self.params[0], self.params[1], self.fixed_gates,
+            dh_last, dc_last)
         self.grads[0][...] = dWx
         self.grads[1][...] = dWh
         self.grads[2][...] = db

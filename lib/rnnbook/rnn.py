@@ -18,6 +18,7 @@ import numpy as np
 
 from ._checks import check_array, check_positive_int, check_same_dtype
 from ._timemajor import input_gradient, project_inputs
+from .backend import require_cpu
 from .layers import init_rng
 
 __all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward", "TimeRNN"]
@@ -150,7 +151,8 @@ def rnn_backward(dhs, xs, h0, hs, Wx, Wh, dh_last=None):
 
 
 class TimeRNN:
-    """A vanilla RNN layer unrolled over a whole ``(N, T, D)`` block.
+    """A vanilla RNN layer unrolled over a whole ``(N, T, D)`` block (NumPy only: building it after
+    ``rnnbook.use_gpu()`` raises ``RuntimeError``; only :class:`~rnnbook.lstm.TimeLSTM` runs on the GPU).
 
     Parameters
     ----------
@@ -173,6 +175,7 @@ class TimeRNN:
 
     def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
                  dtype=np.float32):
+        require_cpu("TimeRNN")                      # NumPy only: refuse clearly under rnnbook.use_gpu()
         D = check_positive_int("input_size", input_size)
         H = check_positive_int("hidden_size", hidden_size)
         rng = init_rng(rng)
