@@ -38,7 +38,12 @@ module                             idea
 :mod:`.viz`                        plots shared by several chapters
 :mod:`.backend`                    NumPy or CuPy: ``rnnbook.use_gpu()`` (ch. 4's models on a GPU)
 :mod:`.grading`                    the exercise grader (:mod:`.grading.core`; ``python -m rnnbook.grade``,
-                                   :mod:`.grade`)
+                                   :mod:`.grade`): the trusted session ``rnnbook.grading.session``, the
+                                   learner's process ``rnnbook.grading.worker`` and what crosses between
+                                   them ``rnnbook.grading.wire``, the sandbox ``rnnbook.grading.sandbox``,
+                                   source checks ``rnnbook.grading.source``, batch mode
+                                   ``rnnbook.grading.batch``, Gradescope ``rnnbook.grading.gradescope``
+``rnnbook.book``                   ``glue`` for the notebooks, also where myst-nb is missing (all chapters)
 =================================  ===================================================================
 
 ``rnnbook._checks`` (argument checking, one helper per kind) and ``rnnbook._timemajor`` (the matrix

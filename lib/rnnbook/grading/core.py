@@ -311,6 +311,34 @@ def _diagnose(ex: Exercise, expected: tuple, got_t: tuple) -> tuple[list, float]
     return verdicts, largest
 
 
+def _ended_early(ex: Exercise, end: dict, n_cases: int, where: str) -> Result:
+    """The learner's process stopped before returning from a case: say how."""
+    st = end.get("status")
+    if st == "timeout":
+        return _fail(ex, f"took longer than {end.get('seconds', ex.time_limit):g} s on its {n_cases} test "
+                         f"cases (an infinite loop, or a loop over every element?)", "error")
+    if st == "killed":
+        sig = end.get("signal", "a signal")
+        why = {"SIGSEGV": "a crash (segmentation fault)", "SIGXCPU": "its CPU-time limit",
+               "SIGKILL": "being killed (out of memory?)", "SIGXFSZ": "writing a file that is too large"}
+        return _fail(ex, f"the process running it was stopped by {why.get(sig, sig)}\n  in {where}", "error")
+    if st == "unsendable":
+        return _fail(ex, f"returned a value that cannot be sent back as plain data "
+                         f"({end.get('message', '')})\n  in {where}", "error")
+    return _fail(ex, f"ended the process running it (sys.exit, os._exit or similar, exit code "
+                     f"{end.get('code', '?')}) instead of returning\n  in {where}", "error")
+
+
+def _wrong_outputs(verdicts: list) -> str:
+    """Feedback naming every wrong output (and the right ones) of a function with several outputs."""
+    wrong = [(n, m) for n, m in verdicts if m]
+    if len(verdicts) == 1:
+        return wrong[0][1]
+    right = [n for n, m in verdicts if not m]
+    return (f"{len(wrong)} of {len(verdicts)} outputs are wrong: " + ", ".join(n for n, _ in wrong)
+            + (f" (right: {', '.join(right)})" if right else "") + "".join(f"\n  - {m}" for _, m in wrong))
+
+
 def evaluate(ex: Exercise, cases: list, expected: list, outcomes: list, *, ending: dict | None = None,
              attempt: int = 1, chapter: str | None = None) -> Result:
     """Judge a learner's function from what it did on each case; runs in the grader.
@@ -327,21 +355,7 @@ def evaluate(ex: Exercise, cases: list, expected: list, outcomes: list, *, endin
         where = f"case {k + 1} of {len(cases)} ({describe_inputs(case)})"
         rebuild = _rebuild_code(chapter, ex, k) if "array of shape" in where else ""
         if k >= len(outcomes):
-            end = ending or {"status": "exited", "code": "?"}
-            st = end.get("status")
-            if st == "timeout":
-                return _fail(ex, f"took longer than {end.get('seconds', ex.time_limit):g} s on its {len(cases)} test "
-                                 f"cases (an infinite loop, or a loop over every element?)", "error")
-            if st == "killed":
-                sig = end.get("signal", "a signal")
-                why = {"SIGSEGV": "a crash (segmentation fault)", "SIGXCPU": "its CPU-time limit",
-                       "SIGKILL": "being killed (out of memory?)", "SIGXFSZ": "writing a file that is too large"}
-                return _fail(ex, f"the process running it was stopped by {why.get(sig, sig)}\n  in {where}", "error")
-            if st == "unsendable":
-                return _fail(ex, f"returned a value that cannot be sent back as plain data "
-                                 f"({end.get('message', '')})\n  in {where}", "error")
-            return _fail(ex, f"ended the process running it (sys.exit, os._exit or similar, exit code "
-                             f"{end.get('code', '?')}) instead of returning\n  in {where}", "error")
+            return _ended_early(ex, ending or {"status": "exited", "code": "?"}, len(cases), where)
         out = outcomes[k]
         st = out.get("status")
         if st == "not implemented":
@@ -368,16 +382,8 @@ def evaluate(ex: Exercise, cases: list, expected: list, outcomes: list, *, endin
             what = f"a tuple of {len(got)}" if isinstance(got, tuple) else f"a {_type_name(got)}"
             return _fail(ex, f"should return {n_out} values ({', '.join(ex.outputs)}), got {what}\n  in {where}")
         verdicts, err = _diagnose(ex, exp_t, got_t)
-        wrong = [(n, m) for n, m in verdicts if m]
-        if wrong:
-            if n_out == 1:
-                text = wrong[0][1]
-            else:
-                right = [n for n, m in verdicts if not m]
-                text = (f"{len(wrong)} of {n_out} outputs are wrong: " + ", ".join(n for n, _ in wrong)
-                        + (f" (right: {', '.join(right)})" if right else "")
-                        + "".join(f"\n  - {m}" for _, m in wrong))
-            return _fail(ex, f"{text}\n  in {where}{rebuild}{_hint(ex, attempt)}")
+        if any(m for _, m in verdicts):
+            return _fail(ex, f"{_wrong_outputs(verdicts)}\n  in {where}{rebuild}{_hint(ex, attempt)}")
         largest = max(largest, err)
     return Result(ex.name, ex.points, ex.points, f"passed all {len(cases)} cases (largest error {largest:.1e})",
                   "passed")

@@ -158,6 +158,54 @@ def _grade_function(kernel: _Kernel, ex: Exercise, cases, expected, deps, deps_s
     return evaluate(ex, cases, expected, outcomes, ending=ending, chapter=chapter)
 
 
+def _chapter_for(nb, path: pathlib.Path, chapter: str | None) -> str:
+    """The chapter being graded: the ``chapter`` given, else the one the notebook itself names."""
+    if chapter:
+        return _chapter_id(chapter)
+    found = source.chapter_of(nb, path.stem, chapters())
+    if found is None:
+        raise ValueError(f"cannot tell which chapter {path.name} belongs to (no Grader(\"NN_slug\") cell, no "
+                         f"rnnbook metadata, no chapter in its name): pass --chapter, one of "
+                         f"{', '.join(chapters())}")
+    return found
+
+
+def _grade_answer(kernel, ex, reference, folder: pathlib.Path, root: pathlib.Path) -> Result:
+    """Fetch a graded question's answer from the learner's process as plain data, and grade it."""
+    ans = kernel.request(60, op="value", name=ex.name, folder=str(folder))
+    try:
+        value = wire.load(folder, root=root) if ans and ans.get("ok") else None
+    except Exception:
+        value = None
+    return grade_question(ex, reference, value)
+
+
+def _uses_twin(ex, binding, imported, info) -> bool:
+    """Whether the learner's function is, calls or wraps the library's implementation of the exercise."""
+    return bool(ex.library) and (source.uses_library(binding, imported, ex.library)
+                                 or any(str(info.get(k, "")).startswith("rnnbook")
+                                        for k in ("module", "wrapped_module")))
+
+
+def _plans(specs, refs) -> dict:
+    """For each graded function: its seeded cases and the reference's outputs on them."""
+    plans = {}
+    for ex in specs:
+        if isinstance(ex, Exercise):
+            cases = ex.make_cases()
+            plans[ex.name] = (cases, [refs[ex.name](**copy.deepcopy(c)) for c in cases])
+    return plans
+
+
+def _note_broken_dependencies(specs, results) -> None:
+    for ex in specs:
+        r = results[ex.name]
+        broken = [d for d in getattr(r, "deps", []) if results[d].status != "passed"]
+        if broken:
+            names = ", ".join(f"`{d}`" for d in broken)
+            r.feedback += f"\n  (graded with the reference {names}, since yours does not pass yet: fix {names} first)"
+
+
 def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: Limits | None = None,
                    sandbox: bool | None = None, hide=()) -> dict:
     """Grade the notebook at ``path``; returns the report (see the module docstring for the steps).
@@ -172,32 +220,21 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
         raise FileNotFoundError(f"no notebook at {path}")
     limits = limits or Limits()
     nb = _read_notebook(path)
-    if chapter:
-        chapter = _chapter_id(chapter)
-    else:
-        chapter = source.chapter_of(nb, path.stem, chapters())
-        if chapter is None:
-            raise ValueError(f"cannot tell which chapter {path.name} belongs to (no Grader(\"NN_slug\") cell, no "
-                             f"rnnbook metadata, no chapter in its name): pass --chapter, one of "
-                             f"{', '.join(chapters())}")
+    chapter = _chapter_for(nb, path, chapter)
     specs = exercises_for(chapter)
     ref_path = find_solutions(chapter, solutions, path)
     refs = reference_namespace(chapter, ref_path)
     ref_cells = graded_cells(ref_path)
     graded_fns = {ex.name for ex in specs if isinstance(ex, Exercise)}
 
-    # every input and every expected output exists before the learner's code runs
-    plans = {}
-    for ex in specs:
-        if isinstance(ex, Exercise):
-            cases = ex.make_cases()
-            plans[ex.name] = (cases, [refs[ex.name](**copy.deepcopy(c)) for c in cases])
+    plans = _plans(specs, refs)          # every input and expected output, before the learner's code runs
 
     bindings, imported = source.definitions(nb)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="rnnbook-grade-"))
-    worker = Worker(str(workdir / "kernel"), limits, sandbox=sandbox,
+    root = workdir / "kernel"
+    worker = Worker(str(root), limits, sandbox=sandbox,
                     hide=[str(ref_path.parent.resolve()), str(path.resolve().parent), *hide])
-    (workdir / "kernel").mkdir()
+    root.mkdir()
     kernel = _Kernel(worker, limits)
     results: dict = {}
     try:
@@ -206,19 +243,10 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
         described = (kernel.request(60, op="describe", names=[ex.name for ex in specs]) or {}).get("names", {})
         for ex in specs:
             if isinstance(ex, Question):
-                folder = workdir / "kernel" / "answers" / ex.name
-                ans = kernel.request(60, op="value", name=ex.name, folder=str(folder))
-                try:
-                    value = wire.load(folder, root=workdir / "kernel") if ans and ans.get("ok") else None
-                except Exception:
-                    value = None
-                results[ex.name] = grade_question(ex, refs[ex.name], value)
+                results[ex.name] = _grade_answer(kernel, ex, refs[ex.name], root / "answers" / ex.name, root)
                 continue
             binding = bindings.get(ex.name)
-            info = described.get(ex.name, {})
-            if ex.library and (source.uses_library(binding, imported, ex.library)
-                               or any(str(info.get(k, "")).startswith("rnnbook")
-                                      for k in ("module", "wrapped_module"))):
+            if _uses_twin(ex, binding, imported, described.get(ex.name, {})):
                 results[ex.name] = Result(ex.name, 0, ex.points,
                                           f"{ex.name} is, calls or wraps the library's {ex.library}: this exercise "
                                           f"asks for your own implementation", "failed")
@@ -228,18 +256,13 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
             cases, expected = plans[ex.name]
             results[ex.name] = _grade_function(kernel, ex, cases, expected, deps,
                                                _deps_source(ref_cells, deps, graded_fns) if deps else "",
-                                               workdir / "kernel" / "calls" / ex.name, limits, chapter)
+                                               root / "calls" / ex.name, limits, chapter)
             results[ex.name].deps = deps
     finally:
         worker.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    for ex in specs:
-        r = results[ex.name]
-        broken = [d for d in getattr(r, "deps", []) if results[d].status != "passed"]
-        if broken:
-            names = ", ".join(f"`{d}`" for d in broken)
-            r.feedback += f"\n  (graded with the reference {names}, since yours does not pass yet: fix {names} first)"
-    report = {
+    _note_broken_dependencies(specs, results)
+    return {
         "notebook": str(path), "chapter": chapter, "solutions": str(ref_path),
         "score": sum(r.score for r in results.values()),
         "max_score": sum(r.max_score for r in results.values()),
@@ -251,7 +274,6 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
         "similarity": _similarities(specs, bindings, ref_cells),
         "seconds": round(time.monotonic() - start, 2),
     }
-    return report
 
 
 def _similarities(specs, bindings, ref_cells) -> dict:
