@@ -56,7 +56,15 @@ def execute(nb: nbformat.NotebookNode, path: pathlib.Path, timeout: int) -> nbfo
 def compare(committed: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> list[dict]:
     rows = []
     for i, (old, new) in enumerate(zip(committed.cells, fresh.cells)):
-        if old.cell_type != "code" or "nbval-ignore-output" in old.metadata.get("tags", []):
+        if old.cell_type != "code":
+            continue
+        errors = [o for o in new.get("outputs", []) if o.get("output_type") == "error"]
+        if errors and "raises-exception" not in old.metadata.get("tags", []):
+            rows.append({"cell": i, "source": old.source.strip().splitlines()[0][:70], "tolerance": {},
+                         "passes": False, "text_differs": True, "max_abs": None, "max_rel": None,
+                         "error": f"{errors[0].get('ename')}: {errors[0].get('evalue', '')[:300]}"})
+            continue
+        if "nbval-ignore-output" in old.metadata.get("tags", []):
             continue
         ref, got = text_outputs(old), text_outputs(new)
         if ref == got:
@@ -98,7 +106,8 @@ def print_rows(name: str, rows: list[dict]) -> None:
     if not rows:
         print(f"{name}: every text output identical")
     for r in rows:
-        spread = "text differs" if r["text_differs"] else f"abs {r['max_abs']:.3g} rel {r['max_rel']:.3g}"
+        spread = r.get("error") or ("text differs" if r["text_differs"] else
+                                    f"abs {r['max_abs']:.3g} rel {r['max_rel']:.3g}")
         print(f"{name} cell {r['cell']:3d} {'ok  ' if r['passes'] else 'FAIL'} {spread:28s} "
               f"declared {r['tolerance'] or '-'} suggested {r.get('suggested') or '-'} | {r['source']}")
 
