@@ -9,9 +9,11 @@
 * the notation page's gate-reordering recipe agrees with the PyTorch conversion the LSTM tests use.
 """
 import ast
+import io
 import json
 import pathlib
 import re
+import tokenize
 
 import numpy as np
 import pytest
@@ -157,13 +159,24 @@ OVERLAP_ALLOWANCE = {"01": 2, "02": 3, "03": 1, "04": 4, "05": 2, "06": 1, "A1":
 PRINTED_FRACTION = 0.6
 
 
-def normalise(line):
-    """A code line without its comment and without any whitespace."""
-    return re.sub(r"\s+", "", line.split("#", 1)[0])
+def logical_lines(src):
+    """The code's logical lines (a statement split over several lines is one), each without comments or
+    whitespace, so that reformatting a chapter's code neither hides nor creates a match."""
+    out, current = [], []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+            if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                out.append("".join(current))
+                current = []
+            elif tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT):
+                current.append(tok.string)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return [re.sub(r"\s+", "", line.split("#", 1)[0]) for line in src.splitlines()]
+    return [line for line in out if line]
 
 
 def graded_functions(solution):
-    """(name, normalised body lines) of every function defined in a 'graded' cell."""
+    """(name, logical lines of the body) of every function defined in a 'graded' cell."""
     out = []
     for c in cells(solution, "code"):
         if "graded" not in c.get("metadata", {}).get("tags", []):
@@ -172,11 +185,11 @@ def graded_functions(solution):
         for node in ast.parse(src).body:
             if not isinstance(node, ast.FunctionDef):
                 continue
-            body = node.body
-            if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-                body = body[1:]                       # the docstring is not code to type
-            lines = [normalise(line) for stmt in body for line in ast.get_source_segment(src, stmt).splitlines()]
-            out.append((node.name, [ln for ln in lines if ln and not ln.startswith(("import", "from"))]))
+            lines = logical_lines(ast.get_source_segment(src, node))
+            lines = lines[[ln.startswith("def") for ln in lines].index(True) + 1:]    # after the signature
+            if isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+                lines = lines[1:]                     # the docstring is not code to type
+            out.append((node.name, [ln for ln in lines if not ln.startswith(("import", "from"))]))
     return out
 
 
@@ -184,8 +197,8 @@ def overlap_table():
     rows = {}
     for solution in sorted((ROOT / "solutions").glob("*.ipynb")):
         nn = solution.stem.split("_")[0]
-        chapter_lines = {normalise(line) for path in (ROOT / "chapters").glob(f"{nn}_*.ipynb")
-                         for c in cells(path, "code") for line in source(c).splitlines()} - {""}
+        chapter_lines = {line for path in (ROOT / "chapters").glob(f"{nn}_*.ipynb")
+                         for c in cells(path, "code") for line in logical_lines(source(c))}
         printed = [name for name, lines in graded_functions(solution)
                    if sum(line in chapter_lines for line in lines) >= PRINTED_FRACTION * max(1, len(lines))]
         rows[nn] = (printed, len(graded_functions(solution)))
