@@ -14,6 +14,7 @@ import json
 import pathlib
 import re
 import tokenize
+from textwrap import dedent
 
 import numpy as np
 import pytest
@@ -63,6 +64,13 @@ def test_plain_reference_detector():
                             "$\\text{figure } 2$ and https://example.org/chapter-2") == []
     assert plain_references("[chapter 2](02_bptt.ipynb)") == ["chapter 2"]     # a link, but its number is typed
     assert plain_references("the chapter's first section, 3 times") == []
+
+
+def test_logical_lines_ignore_formatting():
+    one = 'x = f(a, "b c" "d")  # comment\nprint(f"{x} and {y}")'
+    other = 'x = f(\n    a,\n    "b c"\n    "d",\n)\nprint(\n    f"{x}"\n    f" and {y}"\n)'
+    assert logical_lines(one) == logical_lines(other) == ["x=f(a,'bcd')", "print(f'{x}and{y}')"]
+    assert logical_lines("for i in range(3):\n    y = i  # c") == ["foriinrange(3):", "y=i"]
 
 
 PENDING = pytest.mark.xfail(strict=True, reason="the chapters' prose is converted in the next commits")
@@ -160,16 +168,24 @@ PRINTED_FRACTION = 0.6
 
 
 def logical_lines(src):
-    """The code's logical lines (a statement split over several lines is one), each without comments or
-    whitespace, so that reformatting a chapter's code neither hides nor creates a match."""
-    out, current = [], []
+    """The code's logical lines (a statement split over several lines is one), normalised: a simple
+    statement as ``ast.unparse`` writes it, a compound statement's header as its tokens, both without
+    comments or whitespace. Reformatting a chapter's code (black, split strings) neither hides nor
+    creates a match."""
+    lines, out, current, first = src.split("\n"), [], [], None
     try:
         for tok in tokenize.generate_tokens(io.StringIO(src).readline):
             if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
-                out.append("".join(current))
-                current = []
+                if current:
+                    text = dedent("\n".join(lines[first - 1:tok.start[0]]))
+                    try:
+                        out.append(re.sub(r"\s+", "", ast.unparse(ast.parse(text))))
+                    except SyntaxError:           # a header such as "for x in xs:", or a fragment
+                        out.append("".join(current))
+                current, first = [], None
             elif tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT):
                 current.append(tok.string)
+                first = first or tok.start[0]
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return [re.sub(r"\s+", "", line.split("#", 1)[0]) for line in src.splitlines()]
     return [line for line in out if line]
