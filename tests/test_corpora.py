@@ -19,9 +19,10 @@ def test_stdlib_source_text_is_real_and_deterministic():
 def test_stdlib_source_text_missing_sources_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(corpora, "stdlib_dir", lambda: tmp_path)
     with pytest.raises(FileNotFoundError, match="ships no .py sources"):
-        stdlib_source_text()
+        stdlib_source_text(source="installed")
     with pytest.raises(FileNotFoundError, match="load_text_file"):
-        corpora.stdlib_docstrings_text()
+        corpora.stdlib_docstrings_text(source="installed")
+    assert stdlib_source_text(max_chars=10)       # the default snapshot needs no source files
 
 
 def test_stdlib_source_text_bad_max_chars():
@@ -87,3 +88,29 @@ def test_word_tokenize_and_vocab():
     v = word_vocab(toks + ["the"], min_count=2)
     assert v.itos[:2] == ["<unk>", "the"]
     assert v.decode(v.encode(["the", "zebra"])) == ["the", "<unk>"]
+
+
+def test_the_snapshot_is_the_default_and_matches_python_3_11_7():
+    """The book trains on a fixed snapshot, so every Python version sees the same characters."""
+    import platform
+    from rnnbook.data.corpora import _snapshot, stdlib_docstrings_text, stdlib_source_text
+    snap = _snapshot()
+    assert snap["python"] == "3.11.7" and sorted(snap["modules"]) == sorted(STDLIB_MODULES)
+    text = stdlib_source_text()
+    assert len(text) == 866_912 and text.startswith("# Author: Steven J. Bethard")
+    assert len(stdlib_docstrings_text()) == 1_554_030
+    if platform.python_version() == "3.11.7":       # the snapshot is exactly this Python's files
+        assert text == stdlib_source_text(source="installed")
+        assert stdlib_docstrings_text(min_chars=60) == stdlib_docstrings_text(min_chars=60, source="installed")
+
+
+def test_snapshot_arguments_are_checked():
+    from rnnbook.data.corpora import stdlib_docstrings_text, stdlib_source_text
+    with pytest.raises(ValueError, match="source must be 'snapshot'"):
+        stdlib_source_text(source="3.12")
+    with pytest.raises(KeyError, match="not in the book's snapshot"):
+        stdlib_source_text(["os.py"])
+    with pytest.raises(ValueError, match="min_chars >= 40"):
+        stdlib_docstrings_text(min_chars=10)
+    with pytest.raises(TypeError, match="not one string"):
+        stdlib_source_text("os.py")

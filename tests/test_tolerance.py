@@ -1,7 +1,7 @@
 """The tolerance nbval applies to printed floats (tests/tolerance.py, installed by tests/conftest.py)."""
 import pytest
 from nbval.plugin import IPyNbCell
-from tolerance import TolerantText, last_place, outputs_match
+from tolerance import TolerantText, cell_tolerance, last_place, outputs_match
 
 
 @pytest.mark.parametrize("ref,test", [
@@ -38,3 +38,45 @@ def test_nbval_uses_the_tolerant_comparison():
     assert getattr(IPyNbCell.sanitize, "tolerant", False)
     assert TolerantText("acc 0.412") == "acc 0.413" and not (TolerantText("acc 0.412") != "acc 0.413")
     assert TolerantText("acc 0.412") != "acc 0.415"
+
+
+def test_declared_tolerance_covers_trained_results():
+    """A cell's declared tolerance applies to every number of its output, integers included."""
+    assert outputs_match("exact match 0.338", "exact match 0.313", rtol=0.1)
+    assert outputs_match("258 wrong captions", "281 wrong captions", rtol=0.1)
+    assert not outputs_match("258 wrong captions", "281 wrong captions", rtol=0.05)
+    assert outputs_match("ppl 125.0", "ppl 124.0", atol=1.5)
+    assert not outputs_match("ppl 125.0 (LSTM)", "ppl 124.0 (GRU)", atol=1.5)    # text stays exact
+    assert TolerantText("acc 0.50", rtol=0.1) == "acc 0.53"
+    assert "acc 0.53" == TolerantText("acc 0.50", rtol=0.1)
+
+
+@pytest.mark.parametrize("metadata", [{"tolerance": {"rel": 0.1}}, {"tolerance": {"rtol": -1}},
+                                      {"tolerance": {"atol": "0.1"}}, {"tolerance": {"rtol": True}}])
+def test_malformed_tolerances_are_refused(metadata):
+    with pytest.raises(ValueError):
+        cell_tolerance(metadata)
+
+
+def test_cells_without_a_declaration_keep_the_default_rule():
+    assert cell_tolerance({}) == {} and cell_tolerance({"tags": ["x"]}) == {}
+    assert cell_tolerance({"tolerance": {"rtol": 0.02}}) == {"rtol": 0.02}
+
+
+def test_spread_reports_how_far_numbers_moved():
+    """tests/spread.py compares a re-executed notebook with the committed one, cell by cell."""
+    import nbformat
+    from spread import compare
+    def notebook(text, tolerance=None):
+        cell = nbformat.v4.new_code_cell("print(x)")
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        if tolerance:
+            cell.metadata["tolerance"] = tolerance
+        return nbformat.v4.new_notebook(cells=[cell])
+    rows = compare(notebook("ppl 100.0 acc 0.50\n", {"rtol": 0.05}), notebook("ppl 103.0 acc 0.51\n"))
+    assert len(rows) == 1 and rows[0]["passes"] and rows[0]["max_abs"] == 3.0
+    assert rows[0]["max_rel"] == pytest.approx(3 / 103)
+    rows = compare(notebook("ppl 100.0\n"), notebook("ppl 103.0\n"))
+    assert not rows[0]["passes"]
+    assert compare(notebook("same\n"), notebook("same\n")) == []
+    assert compare(notebook("greedy\n"), notebook("beam\n"))[0]["text_differs"]

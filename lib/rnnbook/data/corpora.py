@@ -1,20 +1,29 @@
 """Text corpora that are on every reader's machine, with no download (chapter 2).
 
 The default corpus is the **source code of a fixed list of Python standard-library
-modules**: real text that nobody wrote for this book, present wherever Python is.
-The same module list exists in Python 3.10 to 3.13, but the files differ a little
-between versions, so expect corpus sizes and trained perplexities to move by a few
-percent from one Python to another.
+modules**: real text that nobody wrote for this book. The files differ a little
+between Python versions (3.10 to 3.13), so that every reader trains on the same
+characters and sees the book's numbers, the text is read by default from a
+**snapshot** shipped with the book: the modules' source and the docstring prose
+exactly as Python 3.11.7 has them, stored compressed in
+``rnnbook/data/stdlib_snapshot.json.xz`` (about 0.8 MB) with the Python Software
+Foundation's licence beside it (``stdlib_snapshot.LICENSE.txt``). Pass
+``source="installed"`` to read your own Python's standard library instead; expect
+corpus sizes and trained results to move by a few percent then.
 
 :func:`stdlib_docstrings_text` collects the English docstrings of the standard
 library instead (prose for word-level models), and :func:`load_text_file` reads
 any text file the reader has (for example the Penn Treebank, whose licence
-forbids shipping it here).
+forbids shipping it here). :func:`build_stdlib_snapshot` rebuilds the snapshot.
 """
 from __future__ import annotations
 
 import ast
+import functools
+import json
+import lzma
 import os
+import platform
 import pathlib
 import re
 import sysconfig
@@ -24,8 +33,9 @@ import numpy as np
 
 from .vocab import Vocab
 
-__all__ = ["STDLIB_MODULES", "stdlib_dir", "stdlib_source_text", "stdlib_docstrings_text", "load_text_file",
-           "train_val_test_split", "char_vocab", "word_tokenize", "word_vocab"]
+__all__ = ["STDLIB_MODULES", "SNAPSHOT_PATH", "stdlib_dir", "stdlib_source_text", "stdlib_docstrings_text",
+           "build_stdlib_snapshot", "load_text_file", "train_val_test_split", "char_vocab", "word_tokenize",
+           "word_vocab"]
 
 #: The standard-library files whose source is the default character-level corpus
 #: (paths relative to the stdlib folder, sorted; all present in Python 3.10-3.13).
@@ -37,6 +47,27 @@ STDLIB_MODULES: tuple[str, ...] = tuple(sorted([
 ]))
 
 _FILE_SEPARATOR = "\n\n"
+_SOURCES = ("snapshot", "installed")
+#: The snapshot of the standard library's text that the book trains on (see the module docstring).
+SNAPSHOT_PATH = pathlib.Path(__file__).with_name("stdlib_snapshot.json.xz")
+_SNAPSHOT_MIN_CHARS = 40           # the docstrings in the snapshot are those longer than this
+
+
+@functools.lru_cache(maxsize=1)
+def _snapshot() -> dict:
+    """The snapshot's contents: ``{"python": version, "modules": {path: source}, "docstrings": text}``."""
+    if not SNAPSHOT_PATH.is_file():
+        raise FileNotFoundError(f"the book's standard-library snapshot {SNAPSHOT_PATH} is missing: reinstall "
+                                f"rnnbook, or pass source='installed' to read this Python's own files")
+    with lzma.open(SNAPSHOT_PATH, "rt", encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _check_source(source) -> str:
+    if source not in _SOURCES:
+        raise ValueError(f"source must be 'snapshot' (the book's fixed text, the same on every Python) or "
+                         f"'installed' (this Python's standard library), got {source!r}")
+    return source
 
 
 def stdlib_dir() -> pathlib.Path:
@@ -51,7 +82,8 @@ def _missing_stdlib_error(path: pathlib.Path) -> FileNotFoundError:
         f"your own text with rnnbook.data.load_text_file(path).")
 
 
-def stdlib_source_text(modules: Sequence[str] = STDLIB_MODULES, *, max_chars: int | None = None) -> str:
+def stdlib_source_text(modules: Sequence[str] = STDLIB_MODULES, *, max_chars: int | None = None,
+                       source: str = "snapshot") -> str:
     """The concatenated source code of standard-library modules.
 
     Parameters
@@ -61,6 +93,10 @@ def stdlib_source_text(modules: Sequence[str] = STDLIB_MODULES, *, max_chars: in
         (default: :data:`STDLIB_MODULES`, sorted). Files are joined by a blank line.
     max_chars:
         If given, keep only the first ``max_chars`` characters.
+    source:
+        ``"snapshot"`` (default): the book's snapshot of Python 3.11.7's files, the same
+        text on every Python (it holds the files of :data:`STDLIB_MODULES`);
+        ``"installed"``: the files of the running Python.
 
     Returns
     -------
@@ -70,14 +106,26 @@ def stdlib_source_text(modules: Sequence[str] = STDLIB_MODULES, *, max_chars: in
     ------
     FileNotFoundError
         If a file is missing (a Python without its source files).
+    KeyError
+        If ``source="snapshot"`` and a module is not in the snapshot.
     """
-    root = stdlib_dir()
-    parts = []
-    for rel in modules:
-        path = root / rel
-        if not path.is_file():
-            raise _missing_stdlib_error(path)
-        parts.append(path.read_text(encoding="utf-8"))
+    if isinstance(modules, str):
+        raise TypeError("modules must be a sequence of file paths, not one string")
+    if _check_source(source) == "snapshot":
+        stored = _snapshot()["modules"]
+        missing = [rel for rel in modules if rel not in stored]
+        if missing:
+            raise KeyError(f"{missing} not in the book's snapshot (it holds STDLIB_MODULES): pass "
+                           f"source='installed' to read other modules from this Python")
+        parts = [stored[rel] for rel in modules]
+    else:
+        root = stdlib_dir()
+        parts = []
+        for rel in modules:
+            path = root / rel
+            if not path.is_file():
+                raise _missing_stdlib_error(path)
+            parts.append(path.read_text(encoding="utf-8"))
     text = _FILE_SEPARATOR.join(parts)
     if max_chars is not None:
         if not isinstance(max_chars, int) or max_chars <= 0:
@@ -92,20 +140,30 @@ def _is_test_path(rel: pathlib.Path) -> bool:
                for p in parts) or rel.name.startswith("test")
 
 
-def stdlib_docstrings_text(*, min_chars: int = 40) -> str:
+def stdlib_docstrings_text(*, min_chars: int = 40, source: str = "snapshot") -> str:
     """English prose: the docstrings of the standard library's non-test modules.
 
     Every ``.py`` file under :func:`stdlib_dir` (except test suites, ``idlelib``,
     ``lib2to3`` and ``site-packages``) is parsed with ``ast``, in sorted path
     order; the docstrings of the module, its classes and its functions that are
     longer than ``min_chars`` characters are kept, whitespace-normalised, one
-    per line.
+    per line. With ``source="snapshot"`` (default) they are those of Python 3.11.7,
+    stored with the book (``min_chars`` must then be at least 40); with
+    ``source="installed"`` they are collected from the running Python.
 
     Raises
     ------
     FileNotFoundError
         If the standard library has no ``.py`` sources.
     """
+    if not isinstance(min_chars, int) or isinstance(min_chars, bool) or min_chars < 0:
+        raise ValueError(f"min_chars must be a non-negative integer, got {min_chars!r}")
+    if _check_source(source) == "snapshot":
+        if min_chars < _SNAPSHOT_MIN_CHARS:
+            raise ValueError(f"the snapshot keeps docstrings longer than {_SNAPSHOT_MIN_CHARS} characters: "
+                             f"pass min_chars >= {_SNAPSHOT_MIN_CHARS}, or source='installed'")
+        lines = _snapshot()["docstrings"].split("\n")
+        return "\n".join(line for line in lines if len(line) > min_chars)
     root = stdlib_dir()
     if not (root / "os.py").is_file():
         raise _missing_stdlib_error(root / "os.py")
@@ -124,6 +182,23 @@ def stdlib_docstrings_text(*, min_chars: int = 40) -> str:
             if len(doc) > min_chars:
                 docs.append(doc)
     return "\n".join(docs)
+
+
+def build_stdlib_snapshot(path=SNAPSHOT_PATH) -> pathlib.Path:
+    """Write the snapshot from the running Python's standard library (how the shipped one was made).
+
+    The book's snapshot was made with Python 3.11.7 (``python -c "from rnnbook.data.corpora import
+    build_stdlib_snapshot as b; b()"``). Rebuilding it with another Python changes every number the
+    chapters print, so do it only on purpose, then re-execute the notebooks.
+    """
+    data = {"python": platform.python_version(),
+            "modules": {rel: stdlib_source_text([rel], source="installed") for rel in STDLIB_MODULES},
+            "docstrings": stdlib_docstrings_text(min_chars=_SNAPSHOT_MIN_CHARS, source="installed")}
+    path = pathlib.Path(path)
+    with lzma.open(path, "wt", encoding="utf-8", preset=9) as f:
+        json.dump(data, f, ensure_ascii=False, sort_keys=True)
+    _snapshot.cache_clear()
+    return path
 
 
 def load_text_file(path, *, encoding: str = "utf-8") -> str:

@@ -1,0 +1,147 @@
+"""Measure how far a notebook's printed numbers move on another machine: the evidence behind tolerances.
+
+nbval re-runs every notebook and compares its outputs with the committed ones (``tests/tolerance.py``).
+Float32 training results depend on the BLAS kernels' summation order, so a machine whose OpenBLAS picks
+other kernels (AVX-512 instead of AVX2, an ARM laptop, another thread count) prints slightly different
+numbers. This script re-executes notebooks in the current environment and reports, for every code cell
+whose text output differs from the committed one, how far each printed number moved, next to the cell's
+declared tolerance (cell metadata ``tolerance``, see ``tests/tolerance.py``)::
+
+    # the machine's own kernels, then the forced AVX2 ones, one and two threads:
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python tests/spread.py chapters/02_bptt.ipynb --out a.json
+    OPENBLAS_NUM_THREADS=1 python tests/spread.py chapters/02_bptt.ipynb --out b.json
+    python tests/spread.py --report a.json b.json        # worst difference per cell over all runs
+
+A cell marked ``FAIL`` would fail nbval in that setting: give it a tolerance larger than the measured
+spread (with a margin), print it more coarsely, or check its claim with an assertion instead.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import pathlib
+import sys
+import time
+
+import nbformat
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from tolerance import NUMBER, cell_tolerance, outputs_match  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def text_outputs(cell) -> str:
+    """The cell's compared text: streams and text/plain results, one string."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        for key, value in out.get("data", {}).items():
+            if key.startswith("text/plain") or key.endswith("/text/plain"):
+                parts.append(value if isinstance(value, str) else "".join(value))
+    return "".join(parts)
+
+
+def execute(nb: nbformat.NotebookNode, path: pathlib.Path, timeout: int) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+    nb = copy.deepcopy(nb)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+def compare(committed: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> list[dict]:
+    rows = []
+    for i, (old, new) in enumerate(zip(committed.cells, fresh.cells)):
+        if old.cell_type != "code" or "nbval-ignore-output" in old.metadata.get("tags", []):
+            continue
+        ref, got = text_outputs(old), text_outputs(new)
+        if ref == got:
+            continue
+        tol = cell_tolerance(old.metadata)
+        row = {"cell": i, "source": old.source.strip().splitlines()[0][:70] if old.source.strip() else "",
+               "tolerance": tol, "passes": outputs_match(ref, got, **tol)}
+        if NUMBER.sub("#", ref) != NUMBER.sub("#", got):
+            row.update(text_differs=True, max_abs=None, max_rel=None)
+        else:
+            pairs = [(float(a), float(b)) for a, b in zip(NUMBER.findall(ref), NUMBER.findall(got)) if a != b]
+            row.update(text_differs=False, pairs=pairs,
+                       max_abs=max(abs(a - b) for a, b in pairs),
+                       max_rel=max(abs(a - b) / max(abs(a), abs(b), 1e-300) for a, b in pairs),
+                       suggested=suggest(pairs))
+        rows.append(row)
+    return rows
+
+
+def suggest(pairs, margin: float = 2.0) -> dict:
+    """A tolerance covering the measured differences with a margin: ``atol`` from the numbers of size at
+    most 1 (accuracies, probabilities), ``rtol`` from the larger ones (perplexities, counts)."""
+    small = [abs(a - b) for a, b in pairs if max(abs(a), abs(b)) <= 1]
+    large = [abs(a - b) / max(abs(a), abs(b)) for a, b in pairs if max(abs(a), abs(b)) > 1]
+    tol = {}
+    if small:
+        tol["atol"] = float(f"{margin * max(small):.1g}")
+    if large:
+        tol["rtol"] = float(f"{margin * max(large):.1g}")
+    return tol
+
+
+def setting() -> str:
+    keys = ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")
+    return ", ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in keys)
+
+
+def print_rows(name: str, rows: list[dict]) -> None:
+    if not rows:
+        print(f"{name}: every text output identical")
+    for r in rows:
+        spread = "text differs" if r["text_differs"] else f"abs {r['max_abs']:.3g} rel {r['max_rel']:.3g}"
+        print(f"{name} cell {r['cell']:3d} {'ok  ' if r['passes'] else 'FAIL'} {spread:28s} "
+              f"declared {r['tolerance'] or '-'} suggested {r.get('suggested') or '-'} | {r['source']}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", help="notebooks to re-execute and compare")
+    parser.add_argument("--out", help="save the measured differences as JSON")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
+    parser.add_argument("--report", nargs="+", metavar="JSON", help="combine saved runs: worst per cell")
+    parser.add_argument("--save-dir", help="also save the re-executed notebooks in this folder")
+    args = parser.parse_args(argv)
+    if args.report:
+        worst: dict = {}
+        for f in args.report:
+            run = json.loads(pathlib.Path(f).read_text())
+            for nb, rows in run["notebooks"].items():
+                for r in rows:
+                    key = (nb, r["cell"])
+                    old = worst.get(key)
+                    if old is None or (r["max_rel"] or float("inf")) > (old["max_rel"] or float("inf")):
+                        worst[key] = dict(r, setting=run["setting"])
+        for (nb, _), r in sorted(worst.items()):
+            print_rows(nb, [r])
+        return 0
+    results = {"setting": setting(), "notebooks": {}}
+    for p in args.notebooks:
+        path = pathlib.Path(p).resolve()
+        start = time.perf_counter()
+        committed = nbformat.read(path, as_version=4)
+        fresh = execute(committed, path, args.timeout)
+        rows = compare(committed, fresh)
+        name = str(path.relative_to(ROOT))
+        if args.save_dir:
+            pathlib.Path(args.save_dir).mkdir(parents=True, exist_ok=True)
+            nbformat.write(fresh, pathlib.Path(args.save_dir) / name.replace("/", "__"))
+        results["notebooks"][name] = rows
+        print(f"# {name} ({setting()}): {time.perf_counter() - start:.0f} s")
+        print_rows(name, rows)
+    if args.out:
+        pathlib.Path(args.out).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
