@@ -87,10 +87,6 @@ def test_logical_lines_ignore_formatting():
     assert logical_lines("for i in range(3):\n    y = i  # c") == ["foriinrange(3):", "y=i"]
 
 
-PENDING = pytest.mark.xfail(strict=True, reason="the chapters' prose is converted in the next commits")
-
-
-@PENDING
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_no_plain_text_cross_references(path):
     sections = section_numbers(path)
@@ -168,7 +164,6 @@ def test_bibliography_has_no_duplicate_keys():
     assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
 
 
-@PENDING
 def test_every_bibliography_entry_is_cited():
     unused = sorted(set(bib_keys()) - cited_keys())
     assert not unused, f"chapters/references.bib entries that no page cites: {unused}"
