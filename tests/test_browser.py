@@ -1,6 +1,10 @@
 """The rendered book in a real browser: every page of the table of contents loads in headless
 Chromium, with the right title and headings, no broken images, no JavaScript errors from the
-book's own assets, and math present. Screenshots go to _build/screenshots/ for a human to look at.
+book's own assets, and math rendered (MathJax is served by the book itself, so no raw `\\(` or `$$` TeX
+is left in the text). On chapter pages every plot is a numbered figure with a visible caption and an
+alt text that describes it (not a file path), and no visible code block or output is wider than the
+content column at a 1280-pixel-wide window. Screenshots go to _build/screenshots/ for a human to
+look at.
 
 All requests to hosts other than 127.0.0.1 are blocked, so this also checks that the book's own
 content does not depend on a CDN. Skipped (with the reason) where Chromium is not installed, except
@@ -10,6 +14,7 @@ import functools
 import http.server
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -96,6 +101,54 @@ def expected_title(page: str) -> str:
     raise AssertionError(f"{page} has no level-1 heading")
 
 
+# Visible text outside code blocks that still holds TeX delimiters, i.e. math MathJax did not render.
+RAW_TEX = r"""() => {
+    const main = document.querySelector('main').cloneNode(true);
+    main.querySelectorAll('pre, code, .highlight, mjx-container, script, style').forEach(e => e.remove());
+    return (main.innerText.match(/.{0,30}(\\\(|\\\[|\$\$).{0,30}/g) || []);
+}"""
+# Visible code blocks and outputs that scroll sideways.
+OVERFLOWING = """() => Array.from(document.querySelectorAll(
+        'main div.cell_input pre, main div.cell_output pre, main div.cell_output table, main div.highlight pre'))
+    .filter(e => e.offsetParent !== null && e.clientWidth > 0 && e.innerText.trim() !== ''
+            && !e.closest('details:not([open])') && e.scrollWidth > e.clientWidth + 1)
+    .map(e => `${e.scrollWidth}>${e.clientWidth}px: ${e.innerText.split('\\n').find(l => l.length > 60) || ''}`
+         .slice(0, 140))"""
+# Figures on a page: their caption text (with its number) and each image's alt text.
+FIGURES = """() => Array.from(document.querySelectorAll('main article img')).map(img => {
+    const fig = img.closest('figure');
+    const cap = fig ? fig.querySelector('figcaption') : null;
+    return {alt: img.getAttribute('alt') || '', src: img.getAttribute('src') || '',
+            number: cap ? (cap.querySelector('.caption-number') || {}).innerText || '' : '',
+            caption: cap ? cap.innerText.trim() : '', visible: cap ? cap.offsetParent !== null : false};
+})"""
+
+
+def looks_like_a_path(alt: str) -> bool:
+    return bool(re.search(r"\.(png|jpe?g|svg|gif)$|^[\w./-]*/[\w./-]*$|^_build|^data:", alt.strip(), re.I))
+
+
+def check_figures(tab, page):
+    """Every image of a chapter is a numbered figure with a visible caption and a describing alt text."""
+    problems = []
+    for k, fig in enumerate(tab.evaluate(FIGURES)):
+        where = f"image {k + 1} ({fig['src'][-40:]})"
+        if not fig["caption"] or not fig["visible"]:
+            problems.append(f"{where}: no visible caption")
+        elif not re.match(r"(Fig\.|Figure) \d+", fig["number"]):
+            problems.append(f"{where}: caption without a number ({fig['caption'][:40]!r})")
+        alt = fig["alt"].strip()
+        if len(alt) < 15 or looks_like_a_path(alt) or re.fullmatch(r"(fig(ure)?\.?\s*\d+)", alt, re.I):
+            problems.append(f"{where}: alt text {alt!r} does not describe the figure")
+    assert not problems, f"{page}: " + "; ".join(problems)
+
+
+def test_path_detector():
+    """Runs without a browser: what counts as an alt text that is only a file path."""
+    assert looks_like_a_path("_build/jupyter_execute/abc123.png") and looks_like_a_path("images/x.svg")
+    assert not looks_like_a_path("Loss falling over 200 steps of training, from 2.3 to 0.4")
+
+
 @pytest.mark.parametrize("page", toc_pages())
 def test_page_renders(page, site, browser):
     shots = ROOT / "_build" / "screenshots"
@@ -135,8 +188,21 @@ def test_page_renders(page, site, browser):
         assert n_images >= 1, f"{page}: a chapter without a single figure"
 
     if "$" in (ROOT / (page + (".ipynb" if (ROOT / f"{page}.ipynb").exists() else ".md"))).read_text():
-        # MathJax comes from a CDN (blocked here): the TeX must at least be present in the page
         assert tab.locator("main .math").count() >= 1, f"{page}: math is missing"
+    if tab.locator("main .math").count():
+        # MathJax is served by the book (every other host is blocked here): wait until it has typeset
+        tab.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                              timeout=15000)
+        tab.evaluate("() => MathJax.startup.promise")
+        assert tab.locator("main mjx-container").count() >= 1, f"{page}: MathJax rendered nothing"
+        raw = tab.evaluate(RAW_TEX)
+        assert not raw, f"{page}: TeX source shown as text instead of rendered math: {raw}"
+
+    if page.startswith(("chapters/0", "chapters/A")):
+        check_figures(tab, page)
+        wide = tab.evaluate(OVERFLOWING)
+        assert not wide, (f"{page}: code or output wider than the content column at 1280 px "
+                          f"(scrollWidth > clientWidth): {wide}")
 
     own_errors = [e for e in errors if not any(k in e for k in KNOWN_THEME_ERRORS)]
     assert not own_errors, f"{page}: JavaScript errors from the book's own assets: {own_errors}"

@@ -1,41 +1,173 @@
-"""Plots shared by several chapters."""
+"""Plots shared by several chapters, and the book's architecture diagrams.
+
+The diagrams are drawn by code, in one style, so that every chapter's figures agree:
+
+* one colour per LSTM gate, the same everywhere (:data:`GATE_COLOURS`: forget, input, candidate,
+  output, in the book's gate order f, i, g, o);
+* the shape of every array written on the arrow that carries it (row vectors, batch first:
+  ``(N, D)`` inputs, ``(N, H)`` states);
+* the cell state drawn as a thick line of its own colour (:data:`CELL_STATE_COLOUR`), so its path
+  through an LSTM stands out from the hidden state's.
+
+A chapter that adds a diagram builds it from the small helpers here (:func:`arrow`, :func:`node`,
+:func:`block`) with these colours.
+"""
 from __future__ import annotations
 
 from typing import Sequence
 
 import numpy as np
 
-__all__ = ["draw_unrolled", "plot_next_token_distributions"]
+__all__ = ["GATE_COLOURS", "GATE_NAMES", "CELL_STATE_COLOUR", "HIDDEN_COLOUR", "OUTPUT_COLOUR",
+           "arrow", "node", "block", "draw_unrolled", "draw_lstm_cell", "plot_next_token_distributions"]
+
+#: Colour of each LSTM gate, keyed by its letter in the book's gate order f, i, g, o (the
+#: Okabe-Ito palette, which stays distinguishable for the common forms of colour blindness).
+GATE_COLOURS = {"f": "#0072B2", "i": "#009E73", "g": "#E69F00", "o": "#CC79A7"}
+#: What each gate letter stands for.
+GATE_NAMES = {"f": "forget", "i": "input", "g": "candidate", "o": "output"}
+#: The cell state's path (drawn thick); the hidden state and the inputs; what a step predicts.
+CELL_STATE_COLOUR = "#B8860B"
+HIDDEN_COLOUR = "#34495E"
+OUTPUT_COLOUR = "#8A2C2C"
+CELL_STATE_WIDTH, LINE_WIDTH = 4.0, 1.5
+FONT_SIZE, SHAPE_FONT_SIZE = 11, 9      # shapes stay >= 9 pt at the page's content width
+
+
+def arrow(ax, start, end, label=None, *, colour=HIDDEN_COLOUR, width=LINE_WIDTH, label_pos=0.5,
+          label_offset=(0.0, 0.0), dashed=False):
+    """Draw an arrow from ``start`` to ``end`` (data coordinates), with ``label`` (a shape such as
+    ``"(N, H)"``) written on it at the fraction ``label_pos`` of its length."""
+    ax.annotate("", xy=end, xytext=start,
+                arrowprops=dict(arrowstyle="-|>", color=colour, lw=width, shrinkA=0, shrinkB=0,
+                                mutation_scale=12 + 2 * width, ls="--" if dashed else "-"))
+    if label:
+        x = start[0] + label_pos * (end[0] - start[0]) + label_offset[0]
+        y = start[1] + label_pos * (end[1] - start[1]) + label_offset[1]
+        ax.text(x, y, label, ha="center", va="center", fontsize=SHAPE_FONT_SIZE, color=colour,
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"), zorder=5)
+
+
+def node(ax, xy, symbol, *, colour=HIDDEN_COLOUR, radius=0.22):
+    """A small circle holding an elementwise operation (``"×"``, ``"+"``)."""
+    from matplotlib.patches import Circle
+    ax.add_patch(Circle(xy, radius, fc="white", ec=colour, lw=LINE_WIDTH, zorder=4))
+    ax.text(*xy, symbol, ha="center", va="center", fontsize=FONT_SIZE + 1, color=colour, zorder=6)
+
+
+def block(ax, xy, text, *, colour=HIDDEN_COLOUR, width=1.0, height=0.6, fill=None, text_colour="black"):
+    """A rounded box centred on ``xy`` (a layer, a gate's nonlinearity)."""
+    from matplotlib.patches import FancyBboxPatch
+    x, y = xy
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                boxstyle="round,pad=0.02,rounding_size=0.12", fc=fill or "white", ec=colour,
+                                lw=LINE_WIDTH, zorder=3))
+    ax.text(x, y, text, ha="center", va="center", fontsize=FONT_SIZE, color=text_colour, zorder=6)
 
 
 def draw_unrolled(ax, inputs: Sequence[str], outputs: Sequence[str] | None = None, *, cell: str = "RNN",
-                  state: str = "h", show_backward: bool = False):
+                  state: str = "h", show_backward: bool = False,
+                  shapes: Sequence[str] | None = ("(N, D)", "(N, H)", "(N, V)")):
     """Draw a recurrent network unrolled over time on a matplotlib ``ax``.
 
-    One box per time step, the input token below it, the prediction above it,
-    and the hidden state passed from left to right (and, with
-    ``show_backward``, the gradient passed from right to left).
+    One box per time step (the same weights :math:`W_x, W_h, b` in every box), the input token
+    below it, the prediction above it (when ``outputs`` is given), and the hidden state passed from
+    left to right; with ``show_backward``, the gradient passed back from right to left as dashed
+    arrows. ``shapes`` are written on the input, state and output arrows (pass ``None`` to omit
+    them). Returns ``ax``.
     """
+    inputs = list(inputs)
+    if not inputs:
+        raise ValueError("draw_unrolled needs at least one input token")
+    if outputs is not None and len(outputs) != len(inputs):
+        raise ValueError(f"outputs has {len(outputs)} entries but inputs has {len(inputs)}: give one per step")
+    if shapes is not None and len(shapes) != 3:
+        raise ValueError("shapes must be three strings (input, state, output), or None")
+    x_shape, h_shape, y_shape = shapes if shapes is not None else (None, None, None)
+    step, half_w, half_h = 2.4, 0.6, 0.4
     T = len(inputs)
-    ax.set_xlim(-0.9, T - 0.1)
-    ax.set_ylim(-1.3, 1.6)
+    ax.set_xlim(-1.9, (T - 1) * step + 1.0)
+    ax.set_ylim(-2.0, 2.2 if outputs is not None else 0.9)
+    ax.set_aspect("equal")
     ax.set_axis_off()
-    box = dict(boxstyle="round,pad=0.35", fc="#dbe9f6", ec="#2c5d8a", lw=1.4)
-    arrow = dict(arrowstyle="->", color="#2c5d8a", lw=1.4)
     for t, tok in enumerate(inputs):
-        ax.annotate(cell, (t, 0), ha="center", va="center", fontsize=11, bbox=box)
-        ax.annotate(f"{tok}", (t, -1.05), ha="center", va="center", fontsize=11, family="monospace")
-        ax.annotate("", xy=(t, -0.28), xytext=(t, -0.85), arrowprops=arrow)
+        x = t * step
+        block(ax, (x, 0), cell, width=2 * half_w, height=2 * half_h, fill="#EAF1F8")
+        ax.text(x, -1.8, str(tok), ha="center", va="center", fontsize=FONT_SIZE, family="monospace")
+        arrow(ax, (x, -1.55), (x, -half_h), x_shape)
+        ax.text(x + 0.12, -half_h - 0.25, f"$x_{{{t}}}$", ha="left", va="center", fontsize=SHAPE_FONT_SIZE)
         if outputs is not None:
-            ax.annotate(f"{outputs[t]}", (t, 1.35), ha="center", va="center", fontsize=11, family="monospace",
-                        color="#8a2c2c")
-            ax.annotate("", xy=(t, 1.15), xytext=(t, 0.28), arrowprops=dict(arrow, color="#8a2c2c"))
-        label = f"${state}_{{{t - 1}}}$" if t > 0 else f"${state}_{{-1}}=0$"
-        ax.annotate("", xy=(t - 0.3, 0), xytext=(t - 0.7, 0), arrowprops=arrow)
-        ax.text(t - 0.5, 0.12, label, ha="center", fontsize=9)
+            arrow(ax, (x, half_h), (x, 1.55), y_shape, colour=OUTPUT_COLOUR)
+            ax.text(x, 1.85, str(outputs[t]), ha="center", va="center", fontsize=FONT_SIZE, family="monospace",
+                    color=OUTPUT_COLOUR)
+        start = -1.8 if t == 0 else x - step + half_w
+        arrow(ax, (start, 0), (x - half_w, 0), h_shape)
+        name = f"${state}_{{{t - 1}}}$" if t > 0 else f"${state}_{{-1}}=0$"
+        ax.text((start + x - half_w) / 2, 0.28, name, ha="center", va="bottom", fontsize=SHAPE_FONT_SIZE)
         if show_backward and t > 0:
-            ax.annotate("", xy=(t - 0.7, -0.3), xytext=(t - 0.3, -0.3),
-                        arrowprops=dict(arrowstyle="->", color="#c0392b", lw=1.2, ls="--"))
+            arrow(ax, (x - half_w, -0.3), (x - step + half_w, -0.3), colour="#C0392B", dashed=True,
+                  width=1.2)
+    return ax
+
+
+def draw_lstm_cell(ax, *, show_shapes: bool = True):
+    """Draw one LSTM step in the book's notation on a matplotlib ``ax``.
+
+    Row vectors, batch first: one product :math:`a = x_t W_x + h_{t-1} W_h + b` of shape
+    ``(N, 4H)`` is split into the blocks of the gates f, i, g, o (in that order, each in its
+    :data:`GATE_COLOURS` colour); then :math:`c_t = f \\odot c_{t-1} + i \\odot g` along the cell
+    state's thick path and :math:`h_t = o \\odot \\tanh(c_t)`. Every arrow carries its shape
+    (``show_shapes=False`` leaves them off). Returns ``ax``.
+    """
+    H = "(N, H)" if show_shapes else None
+    y_cell, y_gate, y_aff = 6.2, 3.0, 1.4
+    gate_x = {"f": 3.0, "i": 4.4, "g": 5.8, "o": 7.2}
+    ax.set_xlim(-0.1, 10.1)
+    ax.set_ylim(-0.8, 6.8)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    # the cell state: one thick path from left to right, touched only by a product and a sum
+    forget_x, add_x, out_x = gate_x["f"], 5.1, 8.4
+    cell = dict(colour=CELL_STATE_COLOUR, width=CELL_STATE_WIDTH)
+    arrow(ax, (0.1, y_cell), (forget_x - 0.22, y_cell), f"$c_{{t-1}}$ {H or ''}".strip(), **cell)
+    arrow(ax, (forget_x + 0.22, y_cell), (add_x - 0.22, y_cell), H, **cell)
+    arrow(ax, (add_x + 0.22, y_cell), (10.0, y_cell), f"$c_t$ {H or ''}".strip(), label_pos=0.33, **cell)
+    node(ax, (forget_x, y_cell), "×", colour=CELL_STATE_COLOUR)
+    node(ax, (add_x, y_cell), "+", colour=CELL_STATE_COLOUR)
+    # the fused affine map and its four gate blocks
+    block(ax, (5.2, y_aff), "$a = x_t W_x + h_{t-1} W_h + b$\n(N, 4H): blocks f | i | g | o", width=6.4,
+          height=0.9, fill="#F4F6F7")
+    arrow(ax, (0.1, y_aff), (2.0, y_aff), f"$h_{{t-1}}$ {H or ''}".strip())
+    arrow(ax, (3.6, -0.6), (3.6, y_aff - 0.45), f"$x_t$ {'(N, D)' if show_shapes else ''}".strip())
+    for g, x in gate_x.items():
+        colour = GATE_COLOURS[g]
+        arrow(ax, (x, y_aff + 0.45), (x, y_gate - 0.3), H, colour=colour)
+        block(ax, (x, y_gate), f"{g}: {'tanh' if g == 'g' else 'σ'}", colour=colour, width=1.1, height=0.6,
+              fill=colour, text_colour="white")
+    # f scales the old cell state; i scales the candidate g; their product is added
+    arrow(ax, (forget_x, y_gate + 0.3), (forget_x, y_cell - 0.22), H, colour=GATE_COLOURS["f"])
+    y_ig = 4.5
+    arrow(ax, (gate_x["i"], y_gate + 0.3), (add_x - 0.16, y_ig - 0.16), H, colour=GATE_COLOURS["i"],
+          label_offset=(-0.45, 0))
+    arrow(ax, (gate_x["g"], y_gate + 0.3), (add_x + 0.16, y_ig - 0.16), H, colour=GATE_COLOURS["g"],
+          label_offset=(0.45, 0))
+    node(ax, (add_x, y_ig), "×")
+    arrow(ax, (add_x, y_ig + 0.22), (add_x, y_cell - 0.22), H)
+    # the output: h_t = o * tanh(c_t)
+    y_tanh, y_out = 5.2, 4.0
+    arrow(ax, (out_x, y_cell), (out_x, y_tanh + 0.25), H, colour=CELL_STATE_COLOUR, width=2.0,
+          label_offset=(0.55, 0))
+    block(ax, (out_x, y_tanh), "tanh", width=0.9, height=0.5)
+    arrow(ax, (out_x, y_tanh - 0.25), (out_x, y_out + 0.22), H)
+    arrow(ax, (gate_x["o"], y_gate + 0.3), (out_x - 0.17, y_out - 0.14), H, colour=GATE_COLOURS["o"],
+          label_offset=(-0.3, 0.1))
+    node(ax, (out_x, y_out), "×")
+    arrow(ax, (out_x + 0.22, y_out), (10.0, y_out), f"$h_t$ {H or ''}".strip(), label_pos=0.55,
+          label_offset=(0, 0.32))
+    # a legend naming the gates in their colours
+    for k, g in enumerate(GATE_COLOURS):
+        ax.text(5.4 + 1.3 * k, -0.45, GATE_NAMES[g], ha="center", va="center", fontsize=SHAPE_FONT_SIZE,
+                color=GATE_COLOURS[g], fontweight="bold")
     return ax
 
 
