@@ -1,4 +1,4 @@
-"""The tolerance nbval applies to printed floats (tests/tolerance.py, installed by tests/conftest.py)."""
+"""The tolerance nbval applies to printed numbers (tests/tolerance.py, loaded as a pytest plugin by pyproject.toml)."""
 import pytest
 from nbval.plugin import IPyNbCell
 from tolerance import TolerantText, cell_tolerance, last_place, outputs_match
@@ -34,7 +34,7 @@ def test_last_place():
 
 
 def test_nbval_uses_the_tolerant_comparison():
-    """conftest.py wraps nbval's sanitizer, so the strings nbval compares are TolerantText."""
+    """The tolerance plugin wraps nbval's sanitizer, so the strings nbval compares are TolerantText."""
     assert getattr(IPyNbCell.sanitize, "tolerant", False)
     assert TolerantText("acc 0.412") == "acc 0.413" and not (TolerantText("acc 0.412") != "acc 0.413")
     assert TolerantText("acc 0.412") != "acc 0.415"

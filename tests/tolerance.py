@@ -22,9 +22,10 @@ the numbers with a tolerance:
 A claim the prose makes about such a result ("dropout beats the plain model") is not left to the
 tolerance: a cell asserts it with a margin (see the README's contributor section).
 
-:class:`TolerantText` is a ``str`` whose ``==`` uses :func:`outputs_match`; ``tests/conftest.py`` makes
-nbval's sanitizer return it, with the cell's tolerance, so nbval's own comparison becomes tolerant in
-exactly this way.
+:class:`TolerantText` is a ``str`` whose ``==`` uses :func:`outputs_match`. This module is also a pytest
+plugin (``pyproject.toml`` loads it with ``-p tolerance`` for every pytest run in the repository, so that
+``pytest --nbval chapters/`` alone is tolerant too): it makes nbval's sanitizer return a ``TolerantText``
+carrying the cell's tolerance, so nbval's own comparison becomes tolerant in exactly this way.
 """
 from __future__ import annotations
 
@@ -96,3 +97,34 @@ class TolerantText(str):
         return not self.__eq__(other)
 
     __hash__ = str.__hash__
+
+
+def install_nbval_comparison() -> None:
+    """Make nbval compare printed numbers with the rule above: one unit in the last printed place by
+    default, or the tolerance the cell declares in its metadata (``{"tolerance": {"rtol": ..., "atol": ...}}``).
+
+    nbval has no option for this, so its sanitizer (which it applies to the committed and to the new output
+    alike, just before comparing them, as a method of the cell being tested) is wrapped to return
+    :class:`TolerantText` carrying that cell's tolerance.
+    """
+    try:
+        from nbval.plugin import IPyNbCell
+    except ImportError:                 # nbval not installed: nothing to do
+        return
+    original = IPyNbCell.sanitize
+    if getattr(original, "tolerant", False):
+        return
+
+    def sanitize(self, s):
+        s = original(self, s)
+        if not isinstance(s, str):
+            return s
+        cell = getattr(self, "cell", None)          # the notebook cell under test (IPyNbCell.cell)
+        return TolerantText(s, **cell_tolerance(getattr(cell, "metadata", None)))
+
+    sanitize.tolerant = True
+    IPyNbCell.sanitize = sanitize
+
+
+def pytest_configure(config):
+    install_nbval_comparison()
