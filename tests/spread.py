@@ -27,8 +27,7 @@ import time
 
 import nbformat
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from tolerance import NUMBER, cell_tolerance, outputs_match  # noqa: E402
+from tolerance import NUMBER, cell_tolerance, outputs_match  # tests/ is on the path: as a script or under pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -53,6 +52,11 @@ def execute(nb: nbformat.NotebookNode, path: pathlib.Path, timeout: int) -> nbfo
     return nb
 
 
+def first_line(cell) -> str:
+    """The start of a cell's source, to name it in the report."""
+    return (cell.source.strip().splitlines() or [""])[0][:70]
+
+
 def compare(committed: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> list[dict]:
     rows = []
     for i, (old, new) in enumerate(zip(committed.cells, fresh.cells)):
@@ -60,7 +64,7 @@ def compare(committed: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> l
             continue
         errors = [o for o in new.get("outputs", []) if o.get("output_type") == "error"]
         if errors and "raises-exception" not in old.metadata.get("tags", []):
-            rows.append({"cell": i, "source": old.source.strip().splitlines()[0][:70], "tolerance": {},
+            rows.append({"cell": i, "source": first_line(old), "tolerance": {},
                          "passes": False, "text_differs": True, "max_abs": None, "max_rel": None,
                          "error": f"{errors[0].get('ename')}: {errors[0].get('evalue', '')[:300]}"})
             continue
@@ -70,7 +74,7 @@ def compare(committed: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> l
         if ref == got:
             continue
         tol = cell_tolerance(old.metadata)
-        row = {"cell": i, "source": old.source.strip().splitlines()[0][:70] if old.source.strip() else "",
+        row = {"cell": i, "source": first_line(old),
                "tolerance": tol, "passes": outputs_match(ref, got, **tol)}
         if NUMBER.sub("#", ref) != NUMBER.sub("#", got):
             row.update(text_differs=True, max_abs=None, max_rel=None)
