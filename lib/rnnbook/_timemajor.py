@@ -1,4 +1,5 @@
-"""Two matrix products shared by the fused recurrent layers (rnn, lstm, gru).
+"""What the fused recurrent layers (rnn, lstm, gru) share: their initialisation, the checks and the
+choice of the initial state at the start of ``forward``, and two matrix products.
 
 The public API is batch-major ``(N, T, D)``; inside, the layers work time-major
 ``(T, N, ·)`` so that the state at step ``t`` is one contiguous block. The input
@@ -11,7 +12,47 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_array, check_positive_int, check_same_dtype
 from .backend import array_module
+from .layers import init_rng
+
+
+def init_weights(rng, D: int, H: int, blocks: int, dtype):
+    """``Wx`` ``(D, blocks*H)`` and ``Wh`` ``(H, blocks*H)`` drawn from N(0, 1 / fan-in), and a zero bias
+    ``(blocks*H,)``: one block per gate (1 for the plain RNN, 3 for the GRU, 4 for the LSTM)."""
+    Wx = (rng.standard_normal((D, blocks * H)) / np.sqrt(D)).astype(dtype)
+    Wh = (rng.standard_normal((H, blocks * H)) / np.sqrt(H)).astype(dtype)
+    return Wx, Wh, np.zeros(blocks * H, dtype=dtype)
+
+
+def init_layer(layer, input_size: int, hidden_size: int, blocks: int, stateful: bool, rng, dtype) -> None:
+    """Set up a one-state time layer (:class:`~rnnbook.rnn.TimeRNN`, :class:`~rnnbook.gru.TimeGRU`):
+    ``params`` ``[Wx, Wh, b]`` from :func:`init_weights`, zero ``grads``, no carried state yet."""
+    D = check_positive_int("input_size", input_size)
+    H = check_positive_int("hidden_size", hidden_size)
+    layer.params = list(init_weights(init_rng(rng), D, H, blocks, dtype))
+    layer.grads = [np.zeros_like(p) for p in layer.params]
+    layer.stateful = stateful
+    layer.h = layer.dh0 = layer._cache = None
+
+
+def check_layer_input(xs, Wx):
+    """Check a time layer's input ``(N, T, D)`` against its weights ``Wx`` ``(D, ·)``; returns ``xs``."""
+    xs = check_array("xs", xs, shape=(None, None, (Wx.shape[0], "input size D")), kind="float")
+    check_same_dtype("xs", xs, Wx.dtype)
+    if xs.shape[1] == 0:
+        raise ValueError("xs has no time steps (T = 0)")
+    return xs
+
+
+def initial_state(name: str, given, carried, N: int, H: int, like):
+    """A sequence's initial state: ``given`` (checked to be ``(N, H)``) if not None, else ``carried`` (the
+    state a stateful layer kept from its last ``forward``) if it has this batch's shape, else zeros."""
+    if given is not None:
+        return check_array(name, given, shape=((N, "batch size N from xs"), (H, "hidden size H")), kind="float")
+    if carried is not None and carried.shape == (N, H):
+        return carried
+    return array_module(like).zeros((N, H), dtype=like.dtype)
 
 
 def project_inputs(xs: np.ndarray, W: np.ndarray) -> np.ndarray:

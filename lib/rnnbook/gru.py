@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_gate_weights, check_positive_int, check_same_dtype
-from ._timemajor import input_gradient, project_inputs
+from ._checks import check_array, check_gate_weights
+from ._timemajor import check_layer_input, init_layer, initial_state, input_gradient, project_inputs
 from .backend import require_cpu
-from .layers import init_rng
 
 __all__ = ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward", "TimeGRU"]
 
@@ -182,18 +181,7 @@ class TimeGRU:
     def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
                  dtype=np.float32):
         require_cpu("TimeGRU")                      # NumPy only: refuse clearly under rnnbook.use_gpu()
-        D = check_positive_int("input_size", input_size)
-        H = check_positive_int("hidden_size", hidden_size)
-        rng = init_rng(rng)
-        Wx = (rng.standard_normal((D, 3 * H)) / np.sqrt(D)).astype(dtype)
-        Wh = (rng.standard_normal((H, 3 * H)) / np.sqrt(H)).astype(dtype)
-        b = np.zeros(3 * H, dtype=dtype)
-        self.params = [Wx, Wh, b]
-        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
-        self.stateful = stateful
-        self.h = None
-        self.dh0 = None
-        self._cache = None
+        init_layer(self, input_size, hidden_size, 3, stateful, rng, dtype)
 
     def reset_state(self) -> None:
         """Forget the carried hidden state."""
@@ -202,19 +190,8 @@ class TimeGRU:
     def forward(self, xs: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
         """Return all hidden states ``(N, T, H)`` for inputs ``xs`` ``(N, T, D)``."""
         Wx, Wh, b = self.params
-        D, H = Wx.shape[0], Wh.shape[0]
-        xs = check_array("xs", xs, shape=(None, None, (D, "input size D")), kind="float")
-        check_same_dtype("xs", xs, Wx.dtype)
-        N, T, _ = xs.shape
-        if T == 0:
-            raise ValueError("xs has no time steps (T = 0)")
-        if h0 is None:
-            if self.stateful and self.h is not None and self.h.shape == (N, H):
-                h0 = self.h
-            else:
-                h0 = np.zeros((N, H), dtype=Wx.dtype)
-        else:
-            h0 = check_array("h0", h0, shape=((N, "batch size N from xs"), (H, "hidden size H")), kind="float")
+        xs = check_layer_input(xs, Wx)
+        h0 = initial_state("h0", h0, self.h if self.stateful else None, xs.shape[0], Wh.shape[0], Wx)
         hs_t, gates_t = _forward_time_major(xs, h0, Wx, Wh, b)
         self._cache = (xs, h0, hs_t, gates_t)
         self.h = hs_t[-1].copy()

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_gate_weights, check_positive_int, check_same_dtype
+from ._checks import check_array, check_gate_weights, check_positive_int
 from .backend import array_module, lstm_kernels, to_device
-from ._timemajor import input_gradient, project_inputs
+from ._timemajor import check_layer_input, init_weights, initial_state, input_gradient, project_inputs
 from .layers import init_rng
 
 __all__ = ["GATES", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "TimeLSTM",
@@ -46,6 +46,15 @@ GATES = ("f", "i", "g", "o")
 
 def _check_weights(Wx, Wh, b, D: int, source: str):
     return check_gate_weights(Wx, Wh, b, D, source, gates="figo")
+
+
+def _check_step(x, h_prev, c_prev, Wx, Wh, b):
+    """The arguments of one step, checked: ``x`` ``(N, D)``, states ``(N, H)``, weights of ``D`` and ``H``."""
+    x = check_array("x", x, ndim=2, kind="float")
+    Wx, Wh, b, H = _check_weights(Wx, Wh, b, x.shape[1], "x")
+    state = ((x.shape[0], "batch size N from x"), (H, "hidden size H from Wx"))
+    return (x, check_array("h_prev", h_prev, shape=state, kind="float"),
+            check_array("c_prev", c_prev, shape=state, kind="float"), Wx, Wh, b)
 
 
 def _check_fixed(fixed_gates) -> dict:
@@ -185,12 +194,8 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b, fixed_gates=None):
     -------
     h_next, c_next: arrays ``(N, H)``.
     """
-    x = check_array("x", x, ndim=2, kind="float")
-    Wx, Wh, b, H = _check_weights(Wx, Wh, b, x.shape[1], "x")
-    N = x.shape[0]
-    state = ((N, "batch size N from x"), (H, "hidden size H from Wx"))
-    h_prev = check_array("h_prev", h_prev, shape=state, kind="float")
-    c_prev = check_array("c_prev", c_prev, shape=state, kind="float")
+    x, h_prev, c_prev, Wx, Wh, b = _check_step(x, h_prev, c_prev, Wx, Wh, b)
+    N, H = h_prev.shape
     a = x @ Wx + h_prev @ Wh + b
     xp = array_module(a)
     h_next, c_next, tc = (xp.empty((N, H), dtype=a.dtype) for _ in range(3))
@@ -218,12 +223,9 @@ def lstm_step_backward(dh_next, dc_next, x, h_prev, c_prev, Wx, Wh, b, fixed_gat
     reaching the previous cell state is ``dc_prev = dc * f``: an elementwise
     product with the forget gate, no matrix and no squashing function.
     """
-    x = check_array("x", x, ndim=2, kind="float")
-    Wx, Wh, b, H = _check_weights(Wx, Wh, b, x.shape[1], "x")
-    N = x.shape[0]
+    x, h_prev, c_prev, Wx, Wh, b = _check_step(x, h_prev, c_prev, Wx, Wh, b)
+    N, H = h_prev.shape
     state = ((N, "batch size N from x"), (H, "hidden size H from Wx"))
-    h_prev = check_array("h_prev", h_prev, shape=state, kind="float")
-    c_prev = check_array("c_prev", c_prev, shape=state, kind="float")
     dh_next = check_array("dh_next", dh_next, shape=state, kind="float")
     dc_next = check_array("dc_next", dc_next, shape=state, kind="float")
     acts = x @ Wx + h_prev @ Wh + b
@@ -384,9 +386,7 @@ class TimeLSTM:
         H = check_positive_int("hidden_size", hidden_size)
         rng = init_rng(rng)
         self.fixed_gates = _check_fixed(fixed_gates)
-        Wx = (rng.standard_normal((D, 4 * H)) / np.sqrt(D)).astype(dtype)
-        Wh = (rng.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(dtype)
-        b = np.zeros(4 * H, dtype=dtype)
+        Wx, Wh, b = init_weights(rng, D, H, 4, dtype)
         b[:H] = forget_bias
         self.params = [to_device(Wx), to_device(Wh), to_device(b)]   # on the GPU after rnnbook.use_gpu()
         self.grads = [array_module(p).zeros_like(p) for p in self.params]
@@ -406,23 +406,10 @@ class TimeLSTM:
         layers), else zeros.
         """
         Wx, Wh, b = self.params
-        D, H = Wx.shape[0], Wh.shape[0]
-        xs = check_array("xs", xs, shape=(None, None, (D, "input size D")), kind="float")
-        check_same_dtype("xs", xs, Wx.dtype)
-        N, T, _ = xs.shape
-        if T == 0:
-            raise ValueError("xs has no time steps (T = 0)")
-        carry = self.stateful and self.h is not None and self.h.shape == (N, H)
-        state = ((N, "batch size N from xs"), (H, "hidden size H"))
-        xp = array_module(Wx)
-        if h0 is None:
-            h0 = self.h if carry else xp.zeros((N, H), dtype=Wx.dtype)
-        else:
-            h0 = check_array("h0", h0, shape=state, kind="float")
-        if c0 is None:
-            c0 = self.c if carry else xp.zeros((N, H), dtype=Wx.dtype)
-        else:
-            c0 = check_array("c0", c0, shape=state, kind="float")
+        xs = check_layer_input(xs, Wx)
+        N, H = xs.shape[0], Wh.shape[0]
+        h0 = initial_state("h0", h0, self.h if self.stateful else None, N, H, Wx)
+        c0 = initial_state("c0", c0, self.c if self.stateful else None, N, H, Wx)
         hs, cs, tcs, acts = _forward_time_major(xs, h0, c0, Wx, Wh, b, self.fixed_gates)
         self._cache = (xs, hs, cs, tcs, acts)
         self.h = hs[-1].copy()

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_positive_int, check_same_dtype
-from ._timemajor import input_gradient, project_inputs
+from ._checks import check_array
+from ._timemajor import check_layer_input, init_layer, initial_state, input_gradient, project_inputs
 from .backend import require_cpu
-from .layers import init_rng
 
 __all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward", "TimeRNN"]
 
@@ -176,18 +175,7 @@ class TimeRNN:
     def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
                  dtype=np.float32):
         require_cpu("TimeRNN")                      # NumPy only: refuse clearly under rnnbook.use_gpu()
-        D = check_positive_int("input_size", input_size)
-        H = check_positive_int("hidden_size", hidden_size)
-        rng = init_rng(rng)
-        Wx = (rng.standard_normal((D, H)) / np.sqrt(D)).astype(dtype)
-        Wh = (rng.standard_normal((H, H)) / np.sqrt(H)).astype(dtype)
-        b = np.zeros(H, dtype=dtype)
-        self.params = [Wx, Wh, b]
-        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
-        self.stateful = stateful
-        self.h = None
-        self.dh0 = None
-        self._cache = None
+        init_layer(self, input_size, hidden_size, 1, stateful, rng, dtype)
 
     def reset_state(self) -> None:
         """Forget the carried hidden state (start the next sequence from zeros)."""
@@ -200,15 +188,8 @@ class TimeRNN:
         layers), else zeros.
         """
         Wx, Wh, b = self.params
-        D, H = Wx.shape
-        xs = check_array("xs", xs, shape=(None, None, (D, "input size D")), kind="float")
-        check_same_dtype("xs", xs, Wx.dtype)
-        N = xs.shape[0]
-        if h0 is None:
-            if self.stateful and self.h is not None and self.h.shape == (N, H):
-                h0 = self.h
-            else:
-                h0 = np.zeros((N, H), dtype=Wx.dtype)
+        xs = check_layer_input(xs, Wx)
+        h0 = initial_state("h0", h0, self.h if self.stateful else None, xs.shape[0], Wx.shape[1], Wx)
         hs = rnn_forward(xs, h0, Wx, Wh, b)
         self._cache = (xs, h0, hs)
         self.h = hs[:, -1].copy()
