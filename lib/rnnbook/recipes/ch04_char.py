@@ -8,7 +8,7 @@ Run it::
     python -m rnnbook.recipes.ch04_char --config long --gpu ...           # the same on an NVIDIA GPU (CuPy)
     python -m rnnbook.recipes.ch04_char --config long --init chapters/weights/04_char_lstm.npz ...  # continue
 
-The corpus is the book's snapshot of Python source files (:func:`rnnbook.data.stdlib_source_text`),
+The corpus is the book's snapshot of Python source files (:func:`rnnbook.data.corpora.stdlib_source_text`),
 split 90 / 5 / 5 % into contiguous training, validation and test text. Why source code and not prose:
 a sample of Python can be *checked* (:func:`valid_line_fraction` asks Python's own tokenizer whether
 each sampled line is well formed), so the chapter can measure what a model got right.
