@@ -102,3 +102,33 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match=r"margins must have shape \(\d+,\) \(one per item\), got \(2,\)"):
         accuracy_table(items, np.zeros(2))
     assert isinstance(items, AgreementSet)
+
+
+def test_flip_numbers_keeps_the_condition_and_swaps_the_verb():
+    from rnnbook.data.agreement import flip_numbers
+    items = make_agreement_set(per_cell=3, seed=1)
+    flipped = flip_numbers(items)
+    assert flipped.correct == items.wrong and flipped.wrong == items.correct
+    assert (flipped.plural == ~items.plural).all() and (flipped.condition == items.condition).all()
+    assert flip_numbers(flipped).prefixes == items.prefixes
+
+
+def test_paired_accuracy_cancels_a_fixed_preference():
+    from rnnbook.data.agreement import flip_numbers, paired_accuracy
+    items = make_agreement_set(per_cell=5, seed=2)
+    singular_forms = {"is", "has", "was"}
+    bias = lambda s: np.array([1.0 if c in singular_forms else -1.0 for c in s.correct])  # always "is"
+    raw = accuracy_table(items, bias(items))
+    assert all(a == 0.5 for a in raw["control"])                    # exactly chance, whatever the subject
+    flipped = flip_numbers(items)
+    paired = paired_accuracy(items, bias(items), bias(flipped))
+    assert all(a == 0.0 for a in paired["control"])                 # no movement with the subject: never right
+
+
+def test_wilson_interval():
+    from rnnbook.data.agreement import wilson_interval
+    lo, hi = wilson_interval(40, 80)
+    assert lo < 0.5 < hi and abs((lo + hi) / 2 - 0.5) < 1e-12
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] > 0.999
+    with pytest.raises(ValueError):
+        wilson_interval(11, 10)

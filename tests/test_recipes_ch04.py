@@ -132,35 +132,36 @@ def test_buffered_embedding_gradient_is_caught():
     assert r.score == 0 and "dW differs first at token" in r.feedback and "np.add.at" in r.feedback
 
 
-def test_loss_averaged_over_padding_is_caught():
-    def softmax_cross_entropy(logits, targets, ignore_index=-1):
-        z = logits - logits.max(axis=-1, keepdims=True)
-        p = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
-        mask = targets != ignore_index
-        t = np.where(mask, targets, 0)
-        picked = np.take_along_axis(p, t[..., None], axis=-1)[..., 0]
-        loss = -(np.log(picked) * mask).sum() / targets.size          # bug: divides by all positions
-        d = p.copy()
-        np.put_along_axis(d, t[..., None], np.take_along_axis(d, t[..., None], axis=-1) - 1, axis=-1)
-        return float(loss), d * mask[..., None] / targets.size
-    r = _grade("softmax_cross_entropy", softmax_cross_entropy)
-    assert r.score == 0 and "loss is" in r.feedback and "NOT ignore_index" in r.feedback
-
-
 def test_mean_of_batch_perplexities_is_caught():
     r = _grade("perplexity_from_losses", lambda losses, counts: float(np.mean(np.exp(losses))))
     assert r.score == 0 and "perplexity is" in r.feedback and "Weight each batch" in r.feedback
 
 
-def test_top_k_over_the_wrong_axis_is_caught():
-    def sampling_distribution(logits, temperature=1.0, top_k=None):
-        z = logits / temperature
-        if top_k is not None:
-            z = np.where(z >= np.sort(z, axis=None)[-top_k], z, -np.inf)     # bug: k over the whole batch
-        p = np.exp(z - z.max(axis=-1, keepdims=True))
-        return p / p.sum(axis=-1, keepdims=True)
-    r = _grade("sampling_distribution", sampling_distribution)
-    assert r.score == 0 and "last axis" in r.feedback
+def test_nucleus_without_the_crossing_word_is_caught():
+    def top_p_distribution(logits, p):
+        probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        probs /= probs.sum(axis=-1, keepdims=True)
+        order = np.argsort(-probs, axis=-1, kind="stable")
+        total = np.cumsum(np.take_along_axis(probs, order, axis=-1), axis=-1)
+        keep = np.zeros(probs.shape, dtype=bool)
+        np.put_along_axis(keep, order, total <= p, axis=-1)               # bug: drops the word that crosses p
+        out = np.where(keep, probs, 0.0)
+        return out / np.maximum(out.sum(axis=-1, keepdims=True), 1e-300)
+    with np.errstate(all="ignore"):
+        r = _grade("top_p_distribution", top_p_distribution)
+    assert r.score == 0 and "differs first at" in r.feedback and "reaches p" in r.feedback
+
+
+def test_dropout_mask_not_shared_over_time_is_caught():
+    def locked_dropout(x, keep, p):
+        return x * keep[:, :, None].repeat(x.shape[2], axis=2)[:, :x.shape[1], :] / (1 - p)   # bug: wrong axis
+    r = _grade("locked_dropout", locked_dropout)
+    assert r.score == 0 and "every time step" in r.feedback
+
+
+def test_bits_from_nats_forgotten_is_caught():
+    r = _grade("bits_per_char", lambda summed_losses, counts: float(np.sum(summed_losses) / np.sum(counts)))
+    assert r.score == 0 and "bpc is" in r.feedback and "base 2" in r.feedback
 
 
 def test_forgetting_one_use_of_tied_weights_is_caught():

@@ -95,3 +95,13 @@ def test_unrolled_bad_input(ax, kwargs, message):
 def test_next_token_heat_map_checks_its_shape(ax):
     with pytest.raises(ValueError, match="shape"):
         viz.plot_next_token_distributions(ax, np.ones((2, 3)), ["a"], ["x", "y", "z"])
+
+
+def test_stacked_lm_diagram_shows_tying_and_dropout(ax):
+    from rnnbook.viz import draw_stacked_lm
+    draw_stacked_lm(ax, ["the", "value", "is"], num_layers=2)
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("LSTM 1") == 3 and texts.count("LSTM 2") == 3 and texts.count("drop") == 9
+    assert "p(is)" in texts and any("tied" in t for t in texts)
+    with pytest.raises(ValueError):
+        draw_stacked_lm(ax, ["the"])

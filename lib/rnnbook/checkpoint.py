@@ -53,14 +53,19 @@ def _model_meta(model, extra: dict) -> dict:
             "extra": extra}
 
 
-def save_model(model, path, **extra) -> pathlib.Path:
+def save_model(model, path, *, half: bool = False, **extra) -> pathlib.Path:
     """Save ``model`` (its ``params`` and ``config``) to ``path`` (``.npz`` is appended if missing).
 
     ``extra`` JSON-serialisable values (e.g. ``epoch=3``, a vocabulary list) are stored alongside and
-    returned by :func:`load_model` with ``return_extra=True``.
+    returned by :func:`load_model` with ``return_extra=True``. ``half=True`` stores float parameters as
+    float16 (half the file; about three significant digits); loading casts them back to the model's dtype.
     """
     meta = _model_meta(model, extra)
-    return _write(_npz_path(path), meta, {f"param{k}": to_numpy(p) for k, p in enumerate(model.params)})
+    arrays = {f"param{k}": to_numpy(p) for k, p in enumerate(model.params)}
+    if half:
+        meta["stored_dtype"] = "float16"
+        arrays = {k: a.astype(np.float16) if a.dtype.kind == "f" else a for k, a in arrays.items()}
+    return _write(_npz_path(path), meta, arrays)
 
 
 def save_training_state(path, model, optimizer, progress: dict) -> pathlib.Path:
@@ -79,11 +84,11 @@ def save_training_state(path, model, optimizer, progress: dict) -> pathlib.Path:
         moments = opt.pop(key, None)
         opt[key] = None if moments is None else len(moments)
         for k, a in enumerate(moments or []):
-            arrays[f"opt_{key}{k}"] = a
+            arrays[f"opt_{key}{k}"] = to_numpy(a)
     carried = model.carried_state() if hasattr(model, "carried_state") else []
     for layer, st in enumerate(carried):
         for name, a in st.items():
-            arrays[f"carried{layer}_{name}"] = a
+            arrays[f"carried{layer}_{name}"] = to_numpy(a)
     rng = getattr(model, "rng", None)
     meta["training"] = {"progress": progress, "optimizer": opt, "optimizer_class": type(optimizer).__name__,
                         "carried": [sorted(st) for st in carried],
@@ -116,6 +121,9 @@ def load_training_state(path, model, optimizer) -> dict:
                    for layer, names in enumerate(train["carried"])]
     if hasattr(optimizer, "load_state_dict"):
         optimizer.load_state_dict(opt)
+        for key in ("m", "v"):             # the moments live where the parameters live (CPU or GPU)
+            if getattr(optimizer, key, None) is not None:
+                setattr(optimizer, key, [array_module(p).asarray(a) for p, a in zip(model.params, getattr(optimizer, key))])
     if hasattr(model, "set_carried_state"):
         model.set_carried_state(carried)
     if train["rng"] is not None and getattr(model, "rng", None) is not None:
@@ -151,6 +159,8 @@ def _copy_params(path, meta: dict, params: list, model) -> None:
     for k, (src, dst) in enumerate(zip(params, model.params)):
         if src.shape != dst.shape:
             raise ValueError(f"{path}: parameter {k} has shape {src.shape} but the model's is {dst.shape}")
+        if src.dtype == np.float16 and meta.get("stored_dtype") == "float16":
+            src = src.astype(dst.dtype)              # saved with half=True
         if src.dtype != dst.dtype:
             raise ValueError(f"{path}: parameter {k} has dtype {src.dtype} but the model's is {dst.dtype}")
         dst[...] = array_module(dst).asarray(src)        # onto the model's device

@@ -19,7 +19,8 @@ from typing import Sequence
 import numpy as np
 
 __all__ = ["GATE_COLOURS", "GATE_NAMES", "CELL_STATE_COLOUR", "HIDDEN_COLOUR", "OUTPUT_COLOUR",
-           "arrow", "node", "block", "draw_unrolled", "draw_lstm_cell", "plot_next_token_distributions"]
+           "arrow", "node", "block", "draw_unrolled", "draw_lstm_cell", "plot_next_token_distributions",
+           "draw_stacked_lm"]
 
 #: Colour of each LSTM gate, keyed by its letter in the book's gate order f, i, g, o (the
 #: Okabe-Ito palette, which stays distinguishable for the common forms of colour blindness).
@@ -191,3 +192,48 @@ def plot_next_token_distributions(ax, probs: np.ndarray, context: Sequence[str],
                 ax.text(t, v, f"{probs[t, v]:.2f}", ha="center", va="center", fontsize=8,
                         color="white" if probs[t, v] > 0.6 else "black")
     return im
+
+
+# ------------------------------------------------------------------ chapter 4: the stacked language model
+DROPOUT_COLOUR = "#7F8C8D"
+
+
+def draw_stacked_lm(ax, tokens: Sequence[str] = ("the", "value", "is"), *, num_layers: int = 2):
+    """Draw chapter 4's language model unrolled over ``tokens``: embedding, dropout on the connections
+    between layers only (grey dashed boxes), ``num_layers`` LSTM layers whose states run left to right with
+    no dropout, and the tied output layer that reuses the embedding matrix ``E``. Returns ``ax``."""
+    tokens = list(tokens)
+    if len(tokens) < 2 or num_layers < 1:
+        raise ValueError("draw_stacked_lm needs at least two tokens and one layer")
+    step, T = 2.6, len(tokens)
+    rows = ["E"] + [f"LSTM {k + 1}" for k in range(num_layers)] + ["Eᵀ"]
+    ys = [1.6 * k for k in range(len(rows))]
+    ax.set_xlim(-2.9, (T - 1) * step + 1.4)
+    ax.set_ylim(-1.3, ys[-1] + 1.6)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    for t, tok in enumerate(tokens):
+        x = t * step
+        ax.text(x, -1.0, tok, ha="center", va="center", fontsize=FONT_SIZE, family="monospace")
+        arrow(ax, (x, -0.75), (x, ys[0] - 0.3))
+        for r, (name, y) in enumerate(zip(rows, ys)):
+            shared = name in ("E", "Eᵀ")
+            block(ax, (x, y), name, width=1.3, height=0.6, fill="#FDF2D0" if shared else "#EAF1F8")
+            if r + 1 < len(rows):                         # dropout on the way up, between layers
+                mid = (y + ys[r + 1]) / 2
+                block(ax, (x, mid), "drop", width=0.75, height=0.32, colour=DROPOUT_COLOUR,
+                      text_colour=DROPOUT_COLOUR)
+                arrow(ax, (x, y + 0.3), (x, mid - 0.16), colour=DROPOUT_COLOUR)
+                arrow(ax, (x, mid + 0.16), (x, ys[r + 1] - 0.3))
+            if name.startswith("LSTM") and t + 1 < T:     # the recurrent state: no dropout on it
+                arrow(ax, (x + 0.65, y), (x + step - 0.65, y), "$h, c$", label_offset=(0, 0.25))
+        nxt = tokens[t + 1] if t + 1 < T else "?"
+        arrow(ax, (x, ys[-1] + 0.3), (x, ys[-1] + 0.95), colour=OUTPUT_COLOUR)
+        ax.text(x, ys[-1] + 1.25, f"p({nxt})", ha="center", va="center", fontsize=SHAPE_FONT_SIZE,
+                color=OUTPUT_COLOUR)
+    ax.annotate("", xy=(-0.7, ys[-1]), xytext=(-0.7, ys[0]),
+                arrowprops=dict(arrowstyle="<->", color=CELL_STATE_COLOUR, lw=LINE_WIDTH, ls="--",
+                                connectionstyle="bar,fraction=-0.1"))
+    ax.text(-2.05, (ys[0] + ys[-1]) / 2, "one matrix E\n(tied)", ha="center", va="center",
+            fontsize=SHAPE_FONT_SIZE, color=CELL_STATE_COLOUR)
+    return ax

@@ -22,7 +22,7 @@ import numpy as np
 from .._checks import check_ids, check_positive_int
 
 __all__ = ["NOUN_PAIRS", "VERB_PAIRS", "PREPOSITIONS", "AgreementSet", "make_agreement_set",
-           "agreement_scores", "accuracy_table"]
+           "agreement_scores", "accuracy_table", "flip_numbers", "paired_accuracy", "wilson_interval"]
 
 #: (singular, plural) nouns, each form frequent in the standard library's docstrings.
 NOUN_PAIRS: tuple[tuple[str, str], ...] = (
@@ -200,3 +200,39 @@ def accuracy_table(items: AgreementSet, margins) -> dict:
             row.append(float((margins[sel] > 0).mean()) if sel.any() else float("nan"))
         table[condition] = row
     return table
+
+
+def flip_numbers(items: AgreementSet) -> AgreementSet:
+    """The same items with every noun in the other number, and so the other verb form correct.
+
+    The condition is kept (all nouns flip together: an attractor stays an attractor). Adding an item's
+    margin to its flipped twin's, ``m(x) + m(x')``, cancels any fixed preference of the model for one verb
+    form: the sum is positive only when the model moves its choice the right way as the subject's number
+    changes (see :func:`paired_accuracy`).
+    """
+    if not isinstance(items, AgreementSet):
+        raise TypeError(f"items must be an AgreementSet, got {type(items).__name__}")
+    other = {w: pair[1 - k] for pair in NOUN_PAIRS for k, w in enumerate(pair)}
+    prefixes = [[other.get(w, w) for w in p] for p in items.prefixes]
+    return AgreementSet(prefixes, list(items.wrong), list(items.correct), items.phrases.copy(),
+                        items.distance.copy(), items.condition.copy(), ~items.plural)
+
+
+def paired_accuracy(items: AgreementSet, margins, flipped_margins) -> dict:
+    """Like :func:`accuracy_table`, but an item counts as right when ``margin + flipped margin > 0``."""
+    return accuracy_table(items, np.asarray(margins, dtype=np.float64) + np.asarray(flipped_margins))
+
+
+def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95 % for ``z = 1.96``) of an accuracy of ``correct`` out of ``n``.
+
+    >>> [round(x, 3) for x in wilson_interval(40, 80)]
+    [0.393, 0.607]
+    """
+    check_positive_int("n", n)
+    if not 0 <= correct <= n:
+        raise ValueError(f"correct must lie in [0, n={n}], got {correct}")
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))

@@ -1,0 +1,51 @@
+"""Chapter 4's character showcase: its recipe (train, resume), the committed weights and the sample check."""
+import json
+
+import numpy as np
+import pytest
+
+from rnnbook.checkpoint import load_model, save_model
+from rnnbook.models import LanguageModel
+from rnnbook.recipes import ch04_char
+
+
+def test_ci_config_trains_and_resumes(tmp_path):
+    ck, out, w = tmp_path / "state.npz", tmp_path / "log.json", tmp_path / "w.npz"
+    log = ch04_char.train("ci", out=out, checkpoint=ck, weights=w, say=lambda msg: None)
+    assert log["complete"] and len(log["epochs"]) == 1 and w.is_file() and ck.is_file()
+    config = dict(ch04_char.CONFIGS["ci"], epochs=2)
+    log2 = ch04_char.train(config, name="ci", out=out, checkpoint=ck, weights=w, say=lambda msg: None)
+    assert [e["epoch"] for e in log2["epochs"]] == [1, 2]            # epoch 1 came from the checkpoint
+    assert log2["epochs"][0] == log["epochs"][0]
+    assert json.loads(out.read_text())["best_epoch"] in (1, 2)
+
+
+def test_half_precision_weights_round_trip(tmp_path):
+    model = LanguageModel(20, 8, 8, num_layers=2, rng=0)
+    save_model(model, tmp_path / "m.npz", half=True, note="x")
+    back, extra = load_model(tmp_path / "m.npz", return_extra=True)
+    assert extra == {"note": "x"}
+    for p, q in zip(model.params, back.params):
+        assert q.dtype == np.float32
+        np.testing.assert_allclose(q, p, rtol=1e-3, atol=1e-4)
+
+
+def test_committed_showcase_loads():
+    model, vocab = ch04_char.load_showcase()
+    assert model.config["num_layers"] == 2 and model.config["hidden_size"] >= 256
+    assert model.params[0].dtype == np.float32 and vocab.itos[0] == ch04_char.UNK
+    ids = vocab.encode("def f(x):\n    return x + 1\n")
+    loss = model.forward(ids[None, :-1], ids[None, 1:], train=False)
+    assert np.isfinite(loss) and loss < np.log(len(vocab))            # better than uniform guessing
+    assert ch04_char.weights_path().stat().st_size < 5_000_000
+
+
+def test_valid_line_fraction():
+    assert ch04_char.valid_line_fraction("x = (1,\n\n    y = 'a'\n") == pytest.approx(0.5)
+    assert ch04_char.valid_line_fraction("def f(x):\n    return [x]\n") == 1.0
+    assert ch04_char.valid_line_fraction("\n  \n") == 0.0
+
+
+def test_unigram_bpc_of_uniform_text_is_log2_of_the_alphabet():
+    ids = np.tile(np.arange(4), 100)
+    assert ch04_char.unigram_bpc(ids, ids, 4) == pytest.approx(2.0)
