@@ -85,11 +85,13 @@ class NumpyCell:
     ``tanh(c)`` of *all* steps at once (leading axis ``T``) and computes every factor of the gradient
     that does not depend on the gradient flowing back, in a few large operations before the loop;
     ``backward(t, dh, dc_next, da, dc_prev)`` then writes the gradient at step ``t``'s pre-activations
-    into ``da`` ``(N, 4H)`` and at its previous cell state into ``dc_prev``.
+    into ``da`` ``(N, 4H)`` and at its previous cell state into ``dc_prev``. ``ws``, if given, is a dict in
+    which ``prepare_backward`` keeps its scratch arrays for the next call (:class:`TimeLSTM` passes its own).
     """
 
-    def __init__(self, xp, H: int, dtype, fixed: dict):
+    def __init__(self, xp, H: int, dtype, fixed: dict, ws=None):
         self.xp, self.H, self.fixed = xp, H, fixed
+        self.ws = {} if ws is None else ws
         # sigmoid(z) = (1 + tanh(z / 2)) / 2 is stable and fast; g's columns get tanh(z) itself, so all
         # four gates are three multiplications, one tanh and one addition over the whole (N, 4H) array
         half = np.full(4 * H, 0.5, dtype=dtype)
@@ -120,7 +122,7 @@ class NumpyCell:
         xp, H = self.xp, self.H
         f, i, g, o = acts[..., :H], acts[..., H:2 * H], acts[..., 2 * H:3 * H], acts[..., 3 * H:]
         lead = acts.shape[:-1]
-        X, Y, Z = (xp.empty((*lead, 3, H), dtype=acts.dtype) for _ in range(3))
+        X, Y, Z = (_buffer(self.ws, k, (*lead, 3, H), acts.dtype, xp) for k in "XYZ")
         X[..., 0, :], X[..., 1, :], X[..., 2, :] = c_prev, g, i
         Y[..., 0, :], Y[..., 1, :] = f, i
         xp.square(g, out=Y[..., 2, :])
@@ -130,8 +132,9 @@ class NumpyCell:
         Z[..., 2, :] = 1
         self._xyz = X, Y, Z
         self._f, self._o, self._tc = f, o, tc
-        self._one_minus_o = 1 - o
-        self._one_minus_tc2 = 1 - tc ** 2
+        self._one_minus_o = xp.subtract(1, o, out=_buffer(self.ws, "1-o", o.shape, o.dtype, xp))
+        self._one_minus_tc2 = xp.square(tc, out=_buffer(self.ws, "1-tc2", tc.shape, tc.dtype, xp))
+        xp.subtract(1, self._one_minus_tc2, out=self._one_minus_tc2)
 
     def backward(self, t: int, dh, dc_next, da, dc_prev) -> None:
         xp, H = self.xp, self.H
@@ -173,11 +176,21 @@ class CupyCell:
                         *(da[:, s] for s in self.blocks), dc_prev)
 
 
-def lstm_cell(xp, H: int, dtype, fixed: dict):
+def _buffer(ws, name, shape, dtype, xp):
+    """The scratch array ``ws[name]``, (re)allocated only when the shape or dtype changed. A backward pass
+    needs several megabytes of scratch that nobody keeps afterwards; allocating it fresh every call costs
+    page faults that, for small models, took about a sixth of the backward pass's time."""
+    b = ws.get(name)
+    if b is None or b.shape != shape or b.dtype != dtype:
+        b = ws[name] = xp.empty(shape, dtype=dtype)
+    return b
+
+
+def lstm_cell(xp, H: int, dtype, fixed: dict, ws=None):
     """The step implementation for arrays of module ``xp``, chosen once before a time loop: the fused
     CUDA kernels on CuPy (without fixed gates), else :class:`NumpyCell`."""
     kernels = None if fixed else lstm_kernels(xp)
-    return NumpyCell(xp, H, dtype, fixed) if kernels is None else CupyCell(kernels, H)
+    return NumpyCell(xp, H, dtype, fixed, ws) if kernels is None else CupyCell(kernels, H)
 
 
 def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b, fixed_gates=None):
@@ -260,15 +273,16 @@ def _forward_time_major(xs, h0, c0, Wx, Wh, b, fixed):
     return hs, cs, tcs, acts
 
 
-def _backward_time_major(dhs_t, xs, hs, cs, tcs, acts, Wx, Wh, fixed, dh_last=None, dc_last=None):
+def _backward_time_major(dhs_t, xs, hs, cs, tcs, acts, Wx, Wh, fixed, dh_last=None, dc_last=None, ws=None):
     """Fused backward pass from the buffers of :func:`_forward_time_major`.
     Returns dxs (N, T, D), dh0, dc0, dWx, dWh, db."""
     T, N, H = tcs.shape
     D = xs.shape[2]
     xp = array_module(tcs)
-    cell = lstm_cell(xp, H, tcs.dtype, fixed)
+    ws = {} if ws is None else ws
+    cell = lstm_cell(xp, H, tcs.dtype, fixed, ws)
     cell.prepare_backward(acts, cs[:-1], tcs)
-    da_t = xp.empty((T, N, 4 * H), dtype=tcs.dtype)
+    da_t = _buffer(ws, "da", (T, N, 4 * H), tcs.dtype, xp)
     dh_sum = xp.empty((N, H), dtype=tcs.dtype)
     dh = xp.zeros((N, H), dtype=tcs.dtype) if dh_last is None else dh_last
     dc = xp.zeros((N, H), dtype=tcs.dtype) if dc_last is None else dc_last
@@ -394,6 +408,7 @@ class TimeLSTM:
         self.h = self.c = self.cs = None
         self.dh0 = self.dc0 = None
         self._cache = None
+        self._ws = {}               # the backward pass's scratch arrays, kept between calls (see _buffer)
 
     def reset_state(self) -> None:
         """Forget the carried hidden and cell states (start the next sequence from zeros)."""
@@ -428,7 +443,7 @@ class TimeLSTM:
                           kind="float")
         dxs, dh0, dc0, dWx, dWh, db = _backward_time_major(
             dhs.transpose(1, 0, 2), xs, hs, cs, tcs, acts, self.params[0], self.params[1], self.fixed_gates,
-            dh_last, dc_last)
+            dh_last, dc_last, self._ws)
         self.grads[0][...] = dWx
         self.grads[1][...] = dWh
         self.grads[2][...] = db
