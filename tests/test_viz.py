@@ -95,3 +95,14 @@ def test_unrolled_bad_input(ax, kwargs, message):
 def test_next_token_heat_map_checks_its_shape(ax):
     with pytest.raises(ValueError, match="shape"):
         viz.plot_next_token_distributions(ax, np.ones((2, 3)), ["a"], ["x", "y", "z"])
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_captioner_diagram(ax, attention):
+    viz.draw_captioner(ax, attention=attention, words=["<start>", "a"], outputs=["a", "red"])
+    t = texts(ax)
+    assert t.count("LSTM") == 2 and "image" in t and "CNN\nencoder" in t and "$h_0$ (N, H)" in t
+    assert {"<start>", "a", "red"} <= set(t)
+    assert (t.count("Σ") == 2) == attention and any("annotations" in s for s in t) == attention
+    with pytest.raises(ValueError, match="as many outputs"):
+        viz.draw_captioner(ax, words=["a"], outputs=[])
