@@ -110,6 +110,32 @@ def test_shared_tensor_accumulates_and_backward_twice_adds():
     assert x.grad is None
 
 
+def test_backward_twice_accumulates_on_leaves_only_with_a_reused_intermediate():
+    # issue 22: h is used twice by h * h; a second backward must not re-propagate h's old gradient
+    x = Tensor(np.array([[1.0, 2.0]]))
+    w = Tensor(np.array([[3.0], [0.0]]))
+    h = x @ w
+    L = (h * h).sum()
+    L.backward()
+    assert w.grad.ravel().tolist() == [6.0, 12.0]
+    assert h.grad.ravel().tolist() == [6.0]
+    L.backward()
+    assert w.grad.ravel().tolist() == [12.0, 24.0]      # 2 x [6, 12], as PyTorch gives
+    assert x.grad.ravel().tolist() == [36.0, 0.0]       # 2 x dL/dx = 2 x 2h w^T
+    assert h.grad.ravel().tolist() == [6.0]              # an intermediate: the latest call only
+    # a shared intermediate inside a deeper graph, three calls: leaves get exactly 3x one call
+    rng = np.random.default_rng(0)
+    a, b = Tensor(rng.standard_normal((3, 4))), Tensor(rng.standard_normal((4, 2)))
+    s = ag.tanh(a @ b)
+    loss = (s * s + ag.sigmoid(s) * s).sum()
+    loss.backward()
+    once = [a.grad.copy(), b.grad.copy()]
+    loss.backward()
+    loss.backward()
+    np.testing.assert_allclose(a.grad, 3 * once[0], rtol=1e-12)
+    np.testing.assert_allclose(b.grad, 3 * once[1], rtol=1e-12)
+
+
 def test_topological_order_puts_parents_first_and_handles_long_graphs():
     x = Tensor(np.ones(2))
     h = x

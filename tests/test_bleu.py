@@ -99,3 +99,36 @@ def test_bad_inputs_name_the_argument():
         corpus_bleu([[["a"]]], [["a"]], (0.5, -0.5))
     with pytest.raises(TypeError, match=r"candidate must be a list of tokens"):
         modified_precision("a b", [["a"]], 1)
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.01])
+def test_smoothing_method1_matches_nltk(eps):
+    # Chen & Cherry (2014) method 1 = NLTK's SmoothingFunction(epsilon).method1, on corpora where many orders
+    # have no match (short hypotheses over a small vocabulary)
+    smooth = nltk_bleu.SmoothingFunction(epsilon=eps).method1
+    r = random.Random(7)
+    words = "a b c d e f g".split()
+    zero_orders = 0
+    for _ in range(80):
+        refs, hyps = random_corpus(r, words, r.randint(1, 4))
+        for n in range(1, 5):
+            w = (1 / n,) * n
+            ours = corpus_bleu(refs, hyps, w, smoothing=eps)
+            theirs = nltk_bleu.corpus_bleu(refs, hyps, weights=w, smoothing_function=smooth)
+            assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-15)
+            zero_orders += corpus_bleu(refs, hyps, w) == 0 < ours
+        scores = bleu_scores(refs, hyps, smoothing=eps)
+        assert scores["BLEU-4"] == pytest.approx(corpus_bleu(refs, hyps, smoothing=eps), abs=1e-15)
+    assert zero_orders > 20                          # the cases smoothing is for did occur
+
+
+def test_smoothing_hand_worked_and_checked():
+    ref = "a small red circle".split()
+    hyp = "a small blue square".split()            # p1 = 2/4, p2 = 1/3, p3 = 0/2, p4 = 0/1
+    assert corpus_bleu([[ref]], [hyp]) == 0.0
+    expected = math.exp((math.log(2 / 4) + math.log(1 / 3) + math.log(0.1 / 2) + math.log(0.1 / 1)) / 4)
+    assert sentence_bleu([ref], hyp, smoothing=0.1) == pytest.approx(expected, rel=1e-12)
+    assert corpus_bleu([[ref]], [["blue"]], smoothing=0.1) == 0.0       # no unigram match: still 0
+    for bad in (-0.1, 1.0, True, "0.1"):
+        with pytest.raises(ValueError, match="smoothing"):
+            corpus_bleu([[ref]], [hyp], smoothing=bad)

@@ -161,6 +161,32 @@ def test_step_agrees_with_teacher_forced_forward(conditioning):
         assert np.allclose(log_probs, ref)
 
 
+@pytest.mark.parametrize("conditioning", ["peeky", "attention"])
+def test_input_map_changes_what_the_decoder_reads_in_training_and_decoding(conditioning):
+    images, caps = batch(2)
+    merge = np.arange(V)
+    merge[4] = 3                                 # word 4 reads as word 3; the targets stay as they are
+    kw = dict(conditioning=conditioning, channels=(2,), embed_size=3, hidden_size=4, rng=8, dtype=np.float64)
+    plain, mapped = Captioner(V, (2, 8, 8), **kw), Captioner(V, (2, 8, 8), input_map=merge, **kw)
+    as_read = np.where(caps == 4, 3, caps)
+    assert (caps == 4).any()
+    # teacher forcing: the loss of `mapped` on caps equals that of a model reading as_read, scored on caps
+    logits = plain.decoder.forward(as_read[:, :-1], plain._condition(images))
+    ref = plain.loss_layer.forward(logits, caps[:, 1:])
+    assert mapped.forward(images, caps) == pytest.approx(ref, rel=1e-12)
+    mapped.backward()
+    # decoding: step reads through the map as well
+    state_m, state_p = mapped.start_state(images), plain.start_state(images)
+    for t in range(caps.shape[1] - 1):
+        lm, state_m = mapped.step(caps[:, t], state_m)
+        lp, state_p = plain.step(as_read[:, t], state_p)
+        np.testing.assert_allclose(lm, lp, rtol=1e-12)
+    with pytest.raises(ValueError, match="input_map"):
+        Captioner(V, (2, 8, 8), input_map=np.arange(V - 1), **kw)
+    with pytest.raises(ValueError, match="input_map"):
+        Captioner(V, (2, 8, 8), input_map=np.full(V, V), **kw)
+
+
 @pytest.mark.parametrize("conditioning", ["init", "attention"])
 def test_generate_and_beam_search_use_the_generic_decoders(conditioning):
     model = Captioner(V, (2, 8, 8), conditioning=conditioning, channels=(2,), embed_size=3, hidden_size=4, rng=9)

@@ -105,3 +105,14 @@ def test_stacked_lm_diagram_shows_tying_and_dropout(ax):
     assert "p(is)" in texts and any("tied" in t for t in texts)
     with pytest.raises(ValueError):
         draw_stacked_lm(ax, ["the"])
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_captioner_diagram(ax, attention):
+    viz.draw_captioner(ax, attention=attention, words=["<start>", "a"], outputs=["a", "red"])
+    t = texts(ax)
+    assert t.count("LSTM") == 2 and "image" in t and "CNN\nencoder" in t and "$h_0$ (N, H)" in t
+    assert {"<start>", "a", "red"} <= set(t)
+    assert (t.count("Σ") == 2) == attention and any("annotations" in s for s in t) == attention
+    with pytest.raises(ValueError, match="as many outputs"):
+        viz.draw_captioner(ax, words=["a"], outputs=[])

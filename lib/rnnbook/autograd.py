@@ -6,8 +6,10 @@ to the tensor into gradients with respect to its parents. Every operation
 below builds one new node of this *computational graph*. :meth:`Tensor.backward`
 visits the graph in reverse topological order, so that a node's gradient is
 complete (every use of it has contributed) before it is passed on, and
-*accumulates* the gradients of a tensor used several times, such as a weight
-matrix shared by all time steps of a recurrent network.
+*adds up* the gradients of a tensor used several times, such as a weight
+matrix shared by all time steps of a recurrent network. As in PyTorch,
+gradients accumulate across calls of ``backward`` on the leaves only (inputs
+and weights); an intermediate node's ``.grad`` is that of the latest call.
 
 Operations: ``+``, ``-``, ``*`` (elementwise, with NumPy broadcasting),
 ``@`` (2-D matrix product), indexing ``t[...]``, :func:`concat`,
@@ -165,12 +167,17 @@ class Tensor:
 
     # ---- backward
     def backward(self, grad: np.ndarray | None = None) -> None:
-        """Fill ``.grad`` of every tensor this one depends on.
+        """Add the gradient of this tensor's loss to ``.grad`` of every leaf it depends on.
 
         ``grad`` is the gradient of the loss with respect to this tensor; it
-        may be omitted for a scalar (it is then 1). Gradients *accumulate*:
-        calling ``backward`` twice without :meth:`zero_grad` adds them up, as a
-        tensor used twice in one graph receives the sum of both uses.
+        may be omitted for a scalar (it is then 1). Within one call, a tensor
+        used several times receives the sum of the gradients of all its uses.
+        Across calls, as in PyTorch, gradients *accumulate on the leaves only*
+        (the inputs and weights, tensors without parents): calling ``backward``
+        twice without :meth:`zero_grad` adds the two gradients up there. An
+        intermediate tensor's ``.grad`` holds the gradient of the latest call
+        alone (for inspection), and only that gradient is passed on to its
+        parents, never one left over from an earlier call.
         """
         if grad is None:
             if self.data.size != 1:
@@ -179,17 +186,19 @@ class Tensor:
             grad = np.ones_like(self.data)
         grad = check_array("grad", grad, shape=self.shape, kind="float")
         order = topological_order(self)
-        self._accumulate(grad)
+        fresh = {id(self): grad.copy()}          # this call's gradient of every node reached
         for node in reversed(order):            # children before parents
-            if node.backward_fn is None or node.grad is None:
+            g = fresh.pop(id(node), None)
+            if g is None:
                 continue
-            for parent, g in zip(node.parents, node.backward_fn(node.grad)):
-                parent._accumulate(g)
-
-    def _accumulate(self, g: np.ndarray) -> None:
-        if g.shape != self.shape:
-            raise RuntimeError(f"internal error: gradient of shape {g.shape} for a {self!r}")
-        self.grad = g.copy() if self.grad is None else self.grad + g
+            if not node.parents or node.backward_fn is None:   # a leaf: add to what earlier calls left
+                node.grad = g if node.grad is None else node.grad + g
+                continue
+            node.grad = g                       # an intermediate: this call's gradient only
+            for parent, pg in zip(node.parents, node.backward_fn(g)):
+                if pg.shape != parent.shape:
+                    raise RuntimeError(f"internal error: gradient of shape {pg.shape} for a {parent!r}")
+                fresh[id(parent)] = pg.copy() if id(parent) not in fresh else fresh[id(parent)] + pg
 
     def zero_grad(self) -> None:
         """Forget the gradients of this tensor and of everything it depends on."""

@@ -16,10 +16,19 @@ with one or more human *references*:
    otherwise. Precision alone would reward saying very little.
 
 BLEU-n uses the orders 1 to n with equal weights ``1/n``. The functions here
-reproduce NLTK's ``corpus_bleu`` without smoothing (the tests compare them),
-including two of its conventions: a hypothesis shorter than ``n`` still adds
-1 to the denominator of the order-``n`` precision, and a corpus with no matching
-n-gram of some order scores 0 (NLTK returns a number below ``1e-70`` there).
+reproduce NLTK's ``corpus_bleu`` (the tests compare them), including two of its
+conventions: a hypothesis shorter than ``n`` still adds 1 to the denominator of
+the order-``n`` precision, and a corpus with no matching n-gram of some order
+scores 0 without smoothing. (NLTK returns a number below ``1e-70`` there: to
+avoid ``log 0`` it replaces a zero precision by the smallest positive float,
+``2.2e-308``, whose ``n``-th root is still tiny; the exact value is 0.)
+
+**Smoothing.** One order with no match sets the geometric mean to 0 however
+good the other orders are, which is harsh for short captions. ``smoothing=eps``
+applies Chen and Cherry's (2014) method 1: an order with 0 matched n-grams out
+of ``total`` gets the precision ``eps / total`` instead of 0 (NLTK's
+``SmoothingFunction(epsilon=eps).method1``; 0.1 is its default). A corpus
+without a single matching unigram still scores 0, as in NLTK.
 
 Sentences are lists of tokens (strings); ``references`` for one hypothesis is a
 list of such lists.
@@ -133,11 +142,21 @@ def _corpus_stats(list_of_references, hypotheses, max_n):
     return clipped, totals, hyp_len, ref_len
 
 
-def _combine(clipped, totals, hyp_len, ref_len, weights) -> float:
-    if clipped[0] == 0 or any(clipped[k] == 0 for k, w in enumerate(weights) if w > 0):
+def _combine(clipped, totals, hyp_len, ref_len, weights, smoothing: float = 0.0) -> float:
+    if clipped[0] == 0:
         return 0.0
-    log_p = math.fsum(w * math.log(clipped[k] / totals[k]) for k, w in enumerate(weights) if w > 0)
+    # Chen & Cherry's method 1: an order without matches counts `smoothing` matches instead of 0
+    matched = [c if c > 0 else smoothing for c in clipped]
+    if any(matched[k] == 0 for k, w in enumerate(weights) if w > 0):
+        return 0.0
+    log_p = math.fsum(w * math.log(matched[k] / totals[k]) for k, w in enumerate(weights) if w > 0)
     return brevity_penalty(ref_len, hyp_len) * math.exp(log_p)
+
+
+def _check_smoothing(smoothing) -> float:
+    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0 <= smoothing < 1:
+        raise ValueError(f"smoothing must be a number in [0, 1) (0: none; 0.1: NLTK's method1), got {smoothing!r}")
+    return float(smoothing)
 
 
 def _check_weights(weights) -> tuple[float, ...]:
@@ -152,8 +171,8 @@ def _check_weights(weights) -> tuple[float, ...]:
     return weights
 
 
-def corpus_bleu(list_of_references, hypotheses, weights=(0.25, 0.25, 0.25, 0.25)) -> float:
-    """Corpus-level BLEU without smoothing (the same number as NLTK's ``corpus_bleu``).
+def corpus_bleu(list_of_references, hypotheses, weights=(0.25, 0.25, 0.25, 0.25), smoothing: float = 0.0) -> float:
+    """Corpus-level BLEU (the same number as NLTK's ``corpus_bleu``).
 
     Parameters
     ----------
@@ -164,27 +183,34 @@ def corpus_bleu(list_of_references, hypotheses, weights=(0.25, 0.25, 0.25, 0.25)
     weights : tuple of float, or int
         Weight of each n-gram order, ``(1/4,) * 4`` for BLEU-4; an int ``n``
         means BLEU-n, i.e. ``(1/n,) * n``.
+    smoothing : float
+        0 (the default): none, an order without matches gives 0. ``eps > 0``:
+        Chen and Cherry's method 1, such an order's precision is ``eps / total``
+        (equal to NLTK with ``SmoothingFunction(epsilon=eps).method1``).
 
     Returns
     -------
     float in ``[0, 1]``.
     """
     weights = _check_weights(weights)
+    smoothing = _check_smoothing(smoothing)
     list_of_references, hypotheses = _check_corpus(list_of_references, hypotheses)
-    return _combine(*_corpus_stats(list_of_references, hypotheses, len(weights)), weights)
+    return _combine(*_corpus_stats(list_of_references, hypotheses, len(weights)), weights, smoothing)
 
 
-def sentence_bleu(references, hypothesis, weights=(0.25, 0.25, 0.25, 0.25)) -> float:
+def sentence_bleu(references, hypothesis, weights=(0.25, 0.25, 0.25, 0.25), smoothing: float = 0.0) -> float:
     """BLEU of one hypothesis: :func:`corpus_bleu` of a corpus of one sentence."""
-    return corpus_bleu([references], [hypothesis], weights)
+    return corpus_bleu([references], [hypothesis], weights, smoothing)
 
 
-def bleu_scores(list_of_references, hypotheses, max_n: int = 4) -> dict[str, float]:
-    """``{"BLEU-1": ..., ..., "BLEU-max_n": ...}`` from one pass over the corpus."""
+def bleu_scores(list_of_references, hypotheses, max_n: int = 4, smoothing: float = 0.0) -> dict[str, float]:
+    """``{"BLEU-1": ..., ..., "BLEU-max_n": ...}`` from one pass over the corpus (``smoothing``: see
+    :func:`corpus_bleu`)."""
     max_n = _check_n(max_n)
+    smoothing = _check_smoothing(smoothing)
     list_of_references, hypotheses = _check_corpus(list_of_references, hypotheses)
     stats = _corpus_stats(list_of_references, hypotheses, max_n)
-    return {f"BLEU-{n}": _combine(*stats, (1.0 / n,) * n) for n in range(1, max_n + 1)}
+    return {f"BLEU-{n}": _combine(*stats, (1.0 / n,) * n, smoothing) for n in range(1, max_n + 1)}
 
 
 def exact_match(list_of_references, hypotheses) -> float:

@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = ["GATE_COLOURS", "GATE_NAMES", "CELL_STATE_COLOUR", "HIDDEN_COLOUR", "OUTPUT_COLOUR",
            "arrow", "node", "block", "draw_unrolled", "draw_lstm_cell", "plot_next_token_distributions",
-           "draw_stacked_lm"]
+           "draw_stacked_lm", "draw_captioner"]
 
 #: Colour of each LSTM gate, keyed by its letter in the book's gate order f, i, g, o (the
 #: Okabe-Ito palette, which stays distinguishable for the common forms of colour blindness).
@@ -236,4 +236,60 @@ def draw_stacked_lm(ax, tokens: Sequence[str] = ("the", "value", "is"), *, num_l
                                 connectionstyle="bar,fraction=-0.1"))
     ax.text(-2.05, (ys[0] + ys[-1]) / 2, "one matrix E\n(tied)", ha="center", va="center",
             fontsize=SHAPE_FONT_SIZE, color=CELL_STATE_COLOUR)
+
+
+# ---------------------------------------------------------------------------------------------- chapter 6
+def draw_captioner(ax, *, attention: bool = False, words: Sequence[str] = ("<start>", "a", "small"),
+                   outputs: Sequence[str] = ("a", "small", "red")):
+    """Draw chapter 6's captioner: image -> CNN -> features -> bridge -> LSTM decoder, one box per word.
+
+    With ``attention``, the CNN's last feature map also becomes a grid of annotation vectors, and every
+    decoder step reads a weighted average of them (the node ``Σ``) beside its own state before it
+    predicts its word. Returns ``ax``.
+    """
+    words, outputs = list(words), list(outputs)
+    if not words or len(words) != len(outputs):
+        raise ValueError("draw_captioner needs as many outputs as input words (at least one)")
+    step, x0 = 2.1, 8.6
+    top = 4.3 if attention else 2.4
+    ax.set_xlim(-0.9, x0 + (len(words) - 1) * step + 1.0)
+    ax.set_ylim(-2.1, top)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    block(ax, (0, 0), "image", width=1.3, height=1.0, fill="#F2F2F2")
+    ax.text(0, -0.75, "(N, C, H, W)", ha="center", va="center", fontsize=SHAPE_FONT_SIZE)
+    block(ax, (2.3, 0), "CNN\nencoder", width=1.4, height=1.0, fill="#F2F2F2")
+    arrow(ax, (0.65, 0), (1.6, 0))
+    block(ax, (5.3, 0), "bridge\ntanh(vW + b)", width=2.1, height=1.0, fill="#EAF1F8")
+    arrow(ax, (3.0, 0), (4.25, 0), "v (N, F)")
+    arrow(ax, (6.35, 0), (x0 - 0.6, 0), "$h_0$ (N, H)", label_pos=0.5)
+    if attention:                         # the feature map's S locations as annotation vectors
+        gx, gy, cell = 2.3, 2.2, 0.4
+        for r in range(2):
+            for c in range(4):
+                block(ax, (gx - 1.5 * cell + c * cell, gy + cell / 2 - r * cell), "", width=cell * 0.9, height=cell * 0.9,
+                      fill="#FBE3C0", colour=GATE_COLOURS["g"])
+        ax.text(gx + 0.6, gy + 0.8, "annotations $a_s = \\tanh(g_s W_p + P_s)$, (N, S, H)", ha="center",
+                va="center", fontsize=SHAPE_FONT_SIZE)
+        arrow(ax, (2.3, 0.5), (2.3, gy - 0.45), "feature map", colour=GATE_COLOURS["g"])
+    for t, (word, out) in enumerate(zip(words, outputs)):
+        x = x0 + t * step
+        block(ax, (x, 0), "LSTM", width=1.2, height=0.8, fill="#EAF1F8")
+        ax.text(x, -1.8, word, ha="center", va="center", fontsize=FONT_SIZE, family="monospace")
+        arrow(ax, (x, -1.55), (x, -0.4))
+        if t > 0:
+            arrow(ax, (x - step + 0.6, 0), (x - 0.6, 0), f"$h_{t}$" if t < 2 else None)
+        if attention:
+            node(ax, (x, 1.5), "Σ", colour=GATE_COLOURS["g"])
+            arrow(ax, (x, 0.4), (x, 1.28), "$h_t$" if t == 0 else None, label_offset=(0.3, 0))
+            arrow(ax, (gx + 2 * cell + 0.1, gy), (x - 0.22, 1.6), "$\\alpha_{t,s}$" if t == 0 else None, colour=GATE_COLOURS["g"],
+                  width=1.0, label_pos=0.6)
+            arrow(ax, (x, 1.72), (x, 3.55), "$[c_t, h_t]$" if t == 0 else None, colour=OUTPUT_COLOUR,
+                  label_pos=0.45)
+            ax.text(x, 3.85, out, ha="center", va="center", fontsize=FONT_SIZE, family="monospace",
+                    color=OUTPUT_COLOUR)
+        else:
+            arrow(ax, (x, 0.4), (x, 1.75), "(N, V)" if t == 0 else None, colour=OUTPUT_COLOUR)
+            ax.text(x, 2.05, out, ha="center", va="center", fontsize=FONT_SIZE, family="monospace",
+                    color=OUTPUT_COLOUR)
     return ax

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Exercise
+from .core import Exercise, Question
 
 CONV_SHAPES = [  # N, C, H, W, F, k, stride, pad
     (1, 1, 3, 3, 1, 2, 1, 0),
@@ -79,6 +79,24 @@ def _init_cases(rng, backward=False):
     return cases
 
 
+def _context_cases(rng):
+    cases = []
+    for N, S, C in [(1, 2, 1), (2, 3, 4), (3, 16, 5), (2, 37, 8)]:
+        scores = rng.standard_normal((N, S)) * 2
+        weights = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+        cases.append({"weights": weights, "grid": rng.standard_normal((N, S, C)),
+                      "dcontext": rng.standard_normal((N, C))})
+    return cases
+
+
+def _avgpool_cases(rng):
+    cases = []
+    for shape, pool in [((1, 1, 2, 2), 2), ((2, 3, 4, 6), 2), ((2, 2, 6, 9), 3), ((1, 2, 8, 32), 4)]:
+        N, C, H, W = shape
+        cases.append({"dout": rng.standard_normal((N, C, H // pool, W // pool)), "x_shape": shape, "pool": pool})
+    return cases
+
+
 EXERCISES = [
     Exercise(
         name="im2col", points=2, cases=_im2col_cases, outputs=("cols",), axes={"cols": ("row", "column")},
@@ -127,4 +145,34 @@ EXERCISES = [
         library="rnnbook.models.captioner.init_state_backward",
         hint="Recompute h0 = tanh(features @ W + b); the gradient at the pre-activation is da = dh0 * (1 - h0**2); "
              "then dfeatures = da @ W.T, dW = features.T @ da, db = da summed over the rows."),
+    Exercise(
+        name="context_backward", points=2, cases=_context_cases, outputs=("dweights", "dgrid"),
+        axes={"dweights": ("image", "location"), "dgrid": ("image", "location", "channel")},
+        nudge="The context is a sum over locations of weight times vector: each product has two factors, and "
+              "each factor's gradient is the upstream gradient times the other factor.",
+        hint="dweights[n, s] = sum over c of dcontext[n, c] * grid[n, s, c] (grid @ dcontext); "
+             "dgrid[n, s, c] = weights[n, s] * dcontext[n, c] (an outer product per image)."),
+    Exercise(
+        name="avgpool_backward", points=2, cases=_avgpool_cases, outputs=("dx",),
+        axes={"dx": ("image", "channel", "row", "column")},
+        nudge="Every pixel of a window contributed 1/pool^2 of its value to that window's mean; unlike max "
+              "pooling, all of them get a share of the gradient.",
+        hint="dx[n, c, i, j] = dout[n, c, i // pool, j // pool] / pool**2, e.g. np.repeat(np.repeat(dout, pool, "
+             "axis=2), pool, axis=3) / pool**2."),
+    Question(
+        name="q_im2col_shape", points=1, kind="shape",
+        prompt="the shape of im2col(x, 3, 3, stride=1, pad=1) for x of shape (2, 1, 8, 32)",
+        explanation="one row per output position and image: with pad 1 a 3 x 3 patch fits at every one of the "
+                    "8 x 32 pixels, so 2 * 8 * 32 = 512 rows; one column per number of a patch, C * 3 * 3 = 9."),
+    Question(
+        name="q_bleu4_short", points=1, kind="number",
+        prompt="corpus_bleu([[['seven']]], [['seven']]), the BLEU-4 of a perfect one-word caption, without smoothing",
+        explanation="a hypothesis shorter than n words has no n-gram but still adds 1 to the denominator of p_n "
+                    "(NLTK's convention), so p2 = p3 = p4 = 0/1 and the geometric mean is 0: BLEU-4 is 0 for a "
+                    "perfect caption of one word, which is why even the true digit captions score well below 1."),
+    Question(
+        name="q_bleu4_smoothed", points=1, kind="number", rtol=0.01,
+        prompt="the same BLEU-4 with smoothing=0.1 (Chen and Cherry's method 1)",
+        explanation="p1 = 1/1, and each of p2, p3, p4 becomes 0.1/1; the brevity penalty is 1 (c = r = 1), so "
+                    "BLEU-4 = (1 * 0.1 * 0.1 * 0.1) ** (1/4) = 0.1 ** 0.75, about 0.178."),
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Exercise
+from .core import Exercise, Question
 
 
 def _unbroadcast_cases(rng):
@@ -105,6 +105,57 @@ def _compare_topological(expected, got, case) -> str | None:
     return None
 
 
+def _pow_cases(rng):
+    cases = []
+    for shape, p in [((3,), 2.0), ((2, 3), 3.0), ((4,), 0.5), ((2, 2), -1.0), ((3,), 0.0), ((2, 3), 1.0)]:
+        cases.append({"a": rng.uniform(0.5, 2.0, shape), "p": p, "grad_out": rng.standard_normal(shape)})
+    return cases
+
+
+_OPS = ("add", "mul", "tanh")
+
+
+def _forward(nodes, leaf_values):
+    values = dict(leaf_values)
+    for name, op, parents in nodes:
+        if op == "add":
+            values[name] = values[parents[0]] + values[parents[1]]
+        elif op == "mul":
+            values[name] = values[parents[0]] * values[parents[1]]
+        elif op == "tanh":
+            values[name] = np.tanh(values[parents[0]])
+    return values
+
+
+def _graph_case(rng, nodes, shape=(3,)):
+    leaves = {name: rng.standard_normal(shape) for name, op, _ in nodes if op == "leaf"}
+    return {"nodes": nodes, "values": _forward(nodes, leaves)}
+
+
+def _reverse_cases(rng):
+    fixed = [
+        # one product
+        [("x", "leaf", ()), ("y", "leaf", ()), ("L", "mul", ("x", "y"))],
+        # x used twice by one operation, then a shared intermediate s used by two operations
+        [("x", "leaf", ()), ("sq", "mul", ("x", "x")), ("s", "tanh", ("sq",)), ("p", "mul", ("s", "x")),
+         ("L", "add", ("p", "s"))],
+        # two time steps of h = tanh(w * h + x): the weight w is shared
+        [("w", "leaf", ()), ("h0", "leaf", ()), ("x1", "leaf", ()), ("x2", "leaf", ()),
+         ("a1", "mul", ("w", "h0")), ("z1", "add", ("a1", "x1")), ("h1", "tanh", ("z1",)),
+         ("a2", "mul", ("w", "h1")), ("z2", "add", ("a2", "x2")), ("h2", "tanh", ("z2",))],
+    ]
+    cases = [_graph_case(rng, nodes) for nodes in fixed]
+    for n_leaves, n_ops in ((3, 8), (4, 20)):
+        nodes = [(f"x{k}", "leaf", ()) for k in range(n_leaves)]
+        for k in range(n_ops):
+            op = _OPS[int(rng.integers(len(_OPS)))]
+            names = [n for n, _, _ in nodes]
+            parents = tuple(str(q) for q in rng.choice(names[-6:], size=1 if op == "tanh" else 2))
+            nodes.append((f"n{k}", op, parents))
+        cases.append(_graph_case(rng, nodes, (2, 2)))
+    return cases
+
+
 EXERCISES = [
     Exercise(
         name="unbroadcast", points=2, cases=_unbroadcast_cases, outputs=("grad_in",),
@@ -131,4 +182,35 @@ EXERCISES = [
         compare=_compare_topological,
         hint="Depth-first search from the root: visit all parents of a node first, then append the node; keep a "
              "set of visited nodes so a node used twice is appended once. The root is appended last."),
+    Exercise(
+        name="pow_backward", points=1, cases=_pow_cases, outputs=("grad_a",),
+        nudge="The power rule: the derivative of a**p with respect to a is p times a to one power less.",
+        hint="grad_a = grad_out * p * a ** (p - 1) (for p = 0 the power is constant and the gradient is 0)."),
+    Exercise(
+        name="reverse_mode", points=3, cases=_reverse_cases, outputs=("leaf_grads",),
+        nudge="Start from a gradient of ones at the last node and walk the list backwards; ADD each "
+              "contribution into its parent's gradient (+=), never assign: a node used twice, or used by two "
+              "operations, must receive both contributions.",
+        hint="grads = zeros for every node, ones for the last; for name, op, parents in reversed(nodes): "
+             "add -> each parent += g; mul (a, b) -> grads[a] += g * values[b] and grads[b] += g * values[a] "
+             "(this also works when a is b); tanh -> parent += g * (1 - values[name] ** 2). Return "
+             "np.stack of the leaves' gradients in their order in nodes."),
+    Question(
+        name="q_bias_grad", points=1, kind="number",
+        prompt="b.grad[0] after (a + b).sum().backward() with a of shape (3, 4) and b of shape (4,)",
+        explanation="broadcasting uses every entry of b once per row of a, 3 times, and each use contributes "
+                    "a gradient of 1, so unbroadcast sums them: 3."),
+    Question(
+        name="q_backward_three_times", points=1, kind="number",
+        prompt="x.grad[0, 0] after calling L.backward() three times (no zero_grad) on x = [[1, 2]], "
+               "w = [[3], [0]], h = x @ w, L = (h * h).sum()",
+        explanation="one call gives dL/dx = 2 h w^T = 2 * 3 * [3, 0] = [18, 0]; leaves accumulate across calls "
+                    "and each call recomputes h's gradient afresh, so three calls give 3 * 18 = 54."),
+    Question(
+        name="q_forward_reverse_ratio", points=1, kind="number", rtol=0.01,
+        prompt="the ratio of multiply-adds, forward mode over reverse mode, that chain_gradient of section "
+               "A1.1 counts for K = 6 square Jacobians of size n = 50",
+        explanation="forward mode: K n^3 for the products plus n^2 for the final vector-matrix product, "
+                    "6 * 125,000 + 2,500 = 752,500; reverse mode: K n^2 = 15,000; the ratio is about 50.2, "
+                    "close to n."),
 ]

@@ -355,6 +355,10 @@ class Captioner(Decoding):
     train_encoder : bool
         If false, the encoder is frozen: its parameters are not in ``params`` and
         ``backward`` stops at the features (which is also cheaper).
+    input_map : int array ``(V,)`` or None
+        If given, the decoder reads the word ``input_map[w]`` wherever its input is the word ``w``, in
+        training and in decoding; the targets are unchanged. Mapping several words to one id hides their
+        difference from the decoder's input (chapter 6 hides the colour words this way), not from its output.
     rng, dtype :
         Initialisation and parameter dtype (float64 for gradient checks).
 
@@ -367,8 +371,13 @@ class Captioner(Decoding):
 
     def __init__(self, vocab_size: int, image_shape, *, conditioning: str = "init", channels=(8, 16),
                  embed_size: int = 16, hidden_size: int = 64, pad_id: int = 0, encoder: CNNEncoder | None = None,
-                 train_encoder: bool = True, rng=None, dtype=np.float32):
+                 train_encoder: bool = True, input_map=None, rng=None, dtype=np.float32):
         V = check_positive_int("vocab_size", vocab_size)
+        if input_map is not None:
+            input_map = check_ids("input_map", input_map, V, ndim=1)
+            if input_map.shape != (V,):
+                raise ValueError(f"input_map must have one entry per word, shape ({V},), got {input_map.shape}")
+        self.input_map = input_map
         if conditioning not in CONDITIONINGS:
             raise ValueError(f"conditioning must be 'init', 'peeky' or 'attention', got {conditioning!r}")
         check_id("pad_id", pad_id, -1, V)
@@ -421,8 +430,16 @@ class Captioner(Decoding):
     def forward(self, images: np.ndarray, captions: np.ndarray) -> float:
         """Mean masked cross-entropy of predicting ``captions[:, 1:]`` from the images and ``captions[:, :-1]``."""
         images, captions = self._check(images, captions)
-        logits = self.decoder.forward(captions[:, :-1], self._condition(images))
+        logits = self.decoder.forward(self._inputs(captions[:, :-1]), self._condition(images))
         return self.loss_layer.forward(logits, captions[:, 1:])
+
+    def _inputs(self, ids):
+        """The word ids the decoder reads (``input_map`` applied, if any)."""
+        return ids if self.input_map is None else self.input_map[ids]
+
+    def step(self, tokens, state):
+        """One decoding step: ``(tokens (B,), state) -> (log_probs (B, V), new state)``."""
+        return self.decoder.step(self._inputs(tokens), state)
 
     def backward(self) -> None:
         """Fill ``grads`` (after :meth:`forward`)."""
@@ -443,7 +460,7 @@ class Captioner(Decoding):
             raise ValueError(f"attention_weights needs a model with conditioning='attention', this one has "
                              f"{self.conditioning!r}")
         images, captions = self._check(images, captions)
-        self.decoder.forward(captions[:, :-1], self._condition(images))
+        self.decoder.forward(self._inputs(captions[:, :-1]), self._condition(images))
         return self.decoder.attention.weights.copy()
 
     def start_state(self, images: np.ndarray) -> tuple:
