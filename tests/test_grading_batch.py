@@ -122,7 +122,7 @@ def test_gradescope_bundle_runs_on_a_local_autograder_layout(tmp_path):
     proc = subprocess.run(["bash", str(run)], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((ag / "results" / "results.json").read_text())
-    assert results["score"] == 8
+    assert results["score"] == 15
     tests = {t["name"]: t for t in results["tests"]}
     assert tests["rnn_forward"]["score"] == 0 and tests["rnn_forward"]["max_score"] == 3
     assert "time 1" in tests["rnn_forward"]["output"]

@@ -95,3 +95,13 @@ def test_unrolled_bad_input(ax, kwargs, message):
 def test_next_token_heat_map_checks_its_shape(ax):
     with pytest.raises(ValueError, match="shape"):
         viz.plot_next_token_distributions(ax, np.ones((2, 3)), ["a"], ["x", "y", "z"])
+
+
+@pytest.mark.parametrize("kind", sorted(viz.SEQUENCE_SHAPES))
+def test_sequence_shapes_draw_their_inputs_and_outputs(ax, kind):
+    viz.draw_sequence_shape(ax, kind)
+    reads, writes, _ = viz.SEQUENCE_SHAPES[kind]
+    t = texts(ax)
+    assert t.count("x") == sum(reads) and t.count("y") == sum(writes)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        viz.draw_sequence_shape(ax, "many-to-few")
