@@ -116,3 +116,13 @@ def test_captioner_diagram(ax, attention):
     assert (t.count("Σ") == 2) == attention and any("annotations" in s for s in t) == attention
     with pytest.raises(ValueError, match="as many outputs"):
         viz.draw_captioner(ax, words=["a"], outputs=[])
+
+
+@pytest.mark.parametrize("kind", sorted(viz.SEQUENCE_SHAPES))
+def test_sequence_shapes_draw_their_inputs_and_outputs(ax, kind):
+    viz.draw_sequence_shape(ax, kind)
+    reads, writes, _ = viz.SEQUENCE_SHAPES[kind]
+    t = texts(ax)
+    assert t.count("x") == sum(reads) and t.count("y") == sum(writes)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        viz.draw_sequence_shape(ax, "many-to-few")

@@ -68,14 +68,15 @@ def block(ax, xy, text, *, colour=HIDDEN_COLOUR, width=1.0, height=0.6, fill=Non
 
 def draw_unrolled(ax, inputs: Sequence[str], outputs: Sequence[str] | None = None, *, cell: str = "RNN",
                   state: str = "h", show_backward: bool = False,
-                  shapes: Sequence[str] | None = ("(N, D)", "(N, H)", "(N, V)")):
+                  shapes: Sequence[str] | None = ("(N, D)", "(N, H)", "(N, V)"), first_step: int = 0):
     """Draw a recurrent network unrolled over time on a matplotlib ``ax``.
 
     One box per time step (the same weights :math:`W_x, W_h, b` in every box), the input token
     below it, the prediction above it (when ``outputs`` is given), and the hidden state passed from
     left to right; with ``show_backward``, the gradient passed back from right to left as dashed
     arrows. ``shapes`` are written on the input, state and output arrows (pass ``None`` to omit
-    them). Returns ``ax``.
+    them). Steps are numbered from ``first_step``: the first input is labelled ``x_{first_step}`` and the
+    initial state ``h_{first_step - 1} = 0`` (chapters 1 and 2 count steps from 1). Returns ``ax``.
     """
     inputs = list(inputs)
     if not inputs:
@@ -96,14 +97,14 @@ def draw_unrolled(ax, inputs: Sequence[str], outputs: Sequence[str] | None = Non
         block(ax, (x, 0), cell, width=2 * half_w, height=2 * half_h, fill="#EAF1F8")
         ax.text(x, -1.8, str(tok), ha="center", va="center", fontsize=FONT_SIZE, family="monospace")
         arrow(ax, (x, -1.55), (x, -half_h), x_shape)
-        ax.text(x + 0.12, -half_h - 0.25, f"$x_{{{t}}}$", ha="left", va="center", fontsize=SHAPE_FONT_SIZE)
+        ax.text(x + 0.12, -half_h - 0.25, f"$x_{{{t + first_step}}}$", ha="left", va="center", fontsize=SHAPE_FONT_SIZE)
         if outputs is not None:
             arrow(ax, (x, half_h), (x, 1.55), y_shape, colour=OUTPUT_COLOUR)
             ax.text(x, 1.85, str(outputs[t]), ha="center", va="center", fontsize=FONT_SIZE, family="monospace",
                     color=OUTPUT_COLOUR)
         start = -1.8 if t == 0 else x - step + half_w
         arrow(ax, (start, 0), (x - half_w, 0), h_shape)
-        name = f"${state}_{{{t - 1}}}$" if t > 0 else f"${state}_{{-1}}=0$"
+        name = f"${state}_{{{t + first_step - 1}}}" + ("=0$" if t == 0 else "$")
         ax.text((start + x - half_w) / 2, 0.28, name, ha="center", va="bottom", fontsize=SHAPE_FONT_SIZE)
         if show_backward and t > 0:
             arrow(ax, (x - half_w, -0.3), (x - step + half_w, -0.3), colour="#C0392B", dashed=True,
@@ -292,4 +293,49 @@ def draw_captioner(ax, *, attention: bool = False, words: Sequence[str] = ("<sta
             arrow(ax, (x, 0.4), (x, 1.75), "(N, V)" if t == 0 else None, colour=OUTPUT_COLOUR)
             ax.text(x, 2.05, out, ha="center", va="center", fontsize=FONT_SIZE, family="monospace",
                     color=OUTPUT_COLOUR)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Chapter 1 (issue 18): the shapes of sequence problems
+# ------------------------------------------------------------------------------------------------------------
+__all__ += ["SEQUENCE_SHAPES", "draw_sequence_shape"]
+
+#: The input/output patterns :func:`draw_sequence_shape` draws: for every step of the recurrence, whether it
+#: reads an input and whether it emits an output, and whether it belongs to a decoder.
+SEQUENCE_SHAPES = {
+    "one-to-many": ([1, 0, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]),
+    "many-to-one": ([1, 1, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0]),
+    "many-to-many": ([1, 1, 1, 1], [1, 1, 1, 1], [0, 0, 0, 0]),
+    "encoder-decoder": ([1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 1]),
+}
+
+
+def draw_sequence_shape(ax, kind: str, title: str | None = None):
+    """Draw one input/output pattern of a sequence problem on ``ax``, in the style of :func:`draw_unrolled`.
+
+    ``kind`` is a key of :data:`SEQUENCE_SHAPES`: ``"one-to-many"`` (one input, an output at every step),
+    ``"many-to-one"`` (an input at every step, one output at the end), ``"many-to-many"`` (one output per
+    input, aligned) or ``"encoder-decoder"`` (an encoder reads the whole input, then a decoder, started
+    from the encoder's last state, writes the output). Inputs enter from below, outputs leave upwards,
+    the state flows to the right. Returns ``ax``.
+    """
+    if kind not in SEQUENCE_SHAPES:
+        raise ValueError(f"kind must be one of {sorted(SEQUENCE_SHAPES)}, got {kind!r}")
+    reads, writes, decoder = SEQUENCE_SHAPES[kind]
+    step, half_w, half_h = 1.3, 0.4, 0.3
+    ax.set_xlim(-1.0, (len(reads) - 1) * step + 0.7)
+    ax.set_ylim(-1.5, 1.7)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    for t, (r, w, d) in enumerate(zip(reads, writes, decoder)):
+        x = t * step
+        block(ax, (x, 0), "", width=2 * half_w, height=2 * half_h, fill="#FBEFD9" if d else "#EAF1F8")
+        if r:
+            arrow(ax, (x, -1.2), (x, -half_h))
+            ax.text(x, -1.38, "x", ha="center", va="center", fontsize=SHAPE_FONT_SIZE)
+        if w:
+            arrow(ax, (x, half_h), (x, 1.2), colour=OUTPUT_COLOUR)
+            ax.text(x, 1.42, "y", ha="center", va="center", fontsize=SHAPE_FONT_SIZE, color=OUTPUT_COLOUR)
+        arrow(ax, (-0.9 if t == 0 else x - step + half_w, 0), (x - half_w, 0))
+    ax.set_title(title if title is not None else kind, fontsize=FONT_SIZE)
     return ax

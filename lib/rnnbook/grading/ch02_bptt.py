@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Exercise, compare_output
+from .core import Exercise, Question, compare_output
 
 
 def _rnn_weights(rng, D, H):
@@ -35,30 +35,29 @@ def _rnn_backward_cases(rng):
     return cases
 
 
-class _TestFunction:
-    """A scalar test function of an array, with a readable repr for the feedback."""
-
-    def __init__(self, kind: str, A: np.ndarray):
-        self.kind, self.A = kind, A
-
-    def __call__(self, x):
-        if self.kind == "quadratic":
-            return float(np.sum(x * (self.A @ x)))
-        if self.kind == "sin":
-            return float(np.sum(np.sin(x) * self.A))
-        return float(np.sum(np.tanh(x @ self.A) ** 2))
-
-    def __repr__(self):
-        return {"quadratic": "f(x) = sum(x * (A @ x))", "sin": "f(x) = sum(sin(x) * A)",
-                "tanh": "f(x) = sum(tanh(x @ A)**2)"}[self.kind]
+def _jacobian_cases(rng):
+    cases = []
+    for T, H, scale in [(1, 2, 0.5), (3, 3, 0.8), (6, 4, 1.5), (10, 5, 1.0)]:
+        cases.append({"Wh": rng.standard_normal((H, H)) * scale / np.sqrt(H),
+                      "hs": np.tanh(rng.standard_normal((T, H)))})
+    return cases
 
 
-def _numgrad_cases(rng):
-    return [
-        {"f": _TestFunction("quadratic", rng.standard_normal((3, 3))), "x": rng.standard_normal(3), "eps": 1e-4},
-        {"f": _TestFunction("sin", rng.standard_normal((2, 3))), "x": rng.standard_normal((2, 3)), "eps": 1e-4},
-        {"f": _TestFunction("tanh", rng.standard_normal((4, 2))), "x": rng.standard_normal((3, 4)), "eps": 1e-3},
-    ]
+def _masked_cases(rng):
+    cases = []
+    for lengths, D, H in [([1], 2, 3), ([3, 1], 2, 3), ([5, 2, 4], 3, 4), ([8, 8, 3, 6], 4, 5)]:
+        N, T = len(lengths), max(lengths)
+        Wx, Wh, b = _rnn_weights(rng, D, H)
+        xs, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H)) * 0.5
+        mask = (np.arange(T)[None, :] < np.array(lengths)[:, None]).astype(float)
+        hs, h = np.empty((N, T, H)), h0
+        for t in range(T):
+            m = mask[:, t, None]
+            h = m * np.tanh(xs[:, t] @ Wx + h @ Wh + b) + (1 - m) * h
+            hs[:, t] = h
+        cases.append({"dhs": rng.standard_normal((N, T, H)), "xs": xs, "h0": h0, "hs": hs,
+                      "Wx": Wx, "Wh": Wh, "mask": mask})
+    return cases
 
 
 def _clip_cases(rng):
@@ -88,32 +87,6 @@ def _compare_clip(expected, got, case):
     return None
 
 
-def _tbptt_cases(rng):
-    cases = []
-    for n, B, L in [(9, 2, 2), (13, 1, 4), (50, 3, 5), (101, 4, 7)]:
-        cases.append({"ids": rng.integers(0, 20, size=n), "batch_size": B, "seq_len": L})
-    return cases
-
-
-def _compare_batches(expected, got, case):
-    try:
-        got = list(got)
-    except TypeError:
-        return f"should return a list of (x, y) pairs, got a {type(got).__name__}"
-    if len(got) != len(expected):
-        return (f"returned {len(got)} batches, expected {len(expected)}: with {case['ids'].size} tokens each "
-                f"of the {case['batch_size']} rows holds (n - 1) // batch_size tokens, and only whole chunks "
-                f"of seq_len count")
-    for k, (pair_e, pair_g) in enumerate(zip(expected, got)):
-        if not isinstance(pair_g, (tuple, list)) or len(pair_g) != 2:
-            return f"batch {k} should be an (x, y) pair, got {type(pair_g).__name__}"
-        for name, e, g in zip(("x", "y"), pair_e, pair_g):
-            msg, _ = compare_output(f"batch {k}: {name}", e, g, axes=("row", "time"), rtol=0, atol=0)
-            if msg:
-                return msg
-    return None
-
-
 EXERCISES = [
     Exercise(
         name="rnn_step_backward", points=3, cases=_step_backward_cases,
@@ -133,21 +106,47 @@ EXERCISES = [
              "from step t+1. The previous state of step 0 is h0, of step t it is hs[:, t-1]. Weight gradients "
              "are summed (+=) over time; if only the last time step is right, dh is not being carried back."),
     Exercise(
-        name="numerical_gradient", points=2, cases=_numgrad_cases, outputs=("grad",),
-        axes={"grad": None},
-        hint="For every index i (np.ndindex(x.shape)): remember x[i], set x[i] + eps and evaluate f(x), set "
-             "x[i] - eps and evaluate, RESTORE x[i], and store (f_plus - f_minus) / (2 * eps). A forward "
-             "difference (f(x + eps) - f(x)) / eps is only accurate to about eps."),
+        name="jacobian_norms", points=3, cases=_jacobian_cases, outputs=("norms",), axes={"norms": ("k",)},
+        nudge="dh_T/dh_(T-k) is a product of k one-step Jacobians, the newest first (section 2.4); norms[0] is "
+              "the norm of the identity.",
+        hint="Start from P = np.eye(H). For k = 0, 1, ..., T-1 record np.linalg.norm(P, 2) (the largest singular "
+             "value, not the Frobenius norm), then multiply on the right by the Jacobian of step j = T - k: "
+             "P = P @ (np.diag(1 - hs[j - 1]**2) @ Wh.T). hs[j - 1] holds h_j; using Wh instead of Wh.T, or "
+             "multiplying on the left, gives wrong norms from k = 2 on."),
+    Exercise(
+        name="rnn_backward_masked", points=4, cases=_masked_cases,
+        outputs=("dxs", "dh0", "dWx", "dWh", "db"),
+        axes={"dxs": ("row", "time", "feature"), "dh0": ("row", "unit"), "dWx": ("feature", "unit"),
+              "dWh": ("from unit", "to unit"), "db": ("unit",)},
+        nudge="A padded step copies the state, h_t = h_(t-1): its Jacobian is the identity, and it has no "
+              "tanh and no weights.",
+        hint="Walk t = T-1 down to 0 with m = mask[:, t, None] and g = dhs[:, t] + dh (the gradient entering "
+             "h_t). Then da = m * g * (1 - hs[:, t]**2); dxs[:, t] = da @ Wx.T; add x.T @ da, h_prev.T @ da and "
+             "da.sum(0) to the weight gradients; and dh = da @ Wh.T + (1 - m) * g: a padded step passes its "
+             "gradient straight through to the step before."),
     Exercise(
         name="clip_grad_norm", points=2, cases=_clip_cases, outputs=("clipped_grads", "norm"),
         compare=_compare_clip,
         hint="The global norm is sqrt(sum over ALL arrays of sum(g**2)), one number for the whole list, not one "
              "per array. If it exceeds max_norm, multiply every array by max_norm / (norm + 1e-6); otherwise "
              "return copies unchanged. Return the norm measured before clipping."),
-    Exercise(
-        name="tbptt_batches", points=3, cases=_tbptt_cases, outputs=("batches",),
-        compare=_compare_batches, library="rnnbook.train.tbptt_batches",
-        hint="row_len = (len(ids) - 1) // batch_size; the inputs are ids[:batch_size * row_len] reshaped to "
-             "(batch_size, row_len), the targets ids[1:batch_size * row_len + 1] reshaped the same way. Batch k "
-             "is columns k*seq_len to (k+1)*seq_len of both, for k in range(row_len // seq_len)."),
+    Question(
+        name="q_dWh_shape", points=1, kind="shape",
+        prompt="the shape of dWh for an RNN with D = 3 inputs and H = 5 units, on a batch of N = 8 sequences of "
+               "T = 20 steps",
+        explanation="A gradient has the shape of what it is the gradient of: Wh is (H, H) = (5, 5). The batch and "
+                    "the time steps are summed over (dWh = sum over t of h_(t-1).T @ da_t)."),
+    Question(
+        name="q_bound_50", points=1, kind="number", rtol=1e-2,
+        prompt="the upper bound of section 2.4 on ||dL/dh_(T-50)|| / ||dL/dh_T|| when the largest singular value "
+               "of Wh is 0.9",
+        explanation="The bound is sigma_max ** k = 0.9 ** 50, about 0.0052: even a matrix that shrinks a vector by "
+                    "only 10 % per step leaves half a percent of the gradient after 50 steps."),
+    Question(
+        name="q_clip_share", points=1, kind="choice",
+        options=("almost every update", "about half of the updates", "a small fraction of the updates"),
+        prompt="in section 2.6's clipped runs (threshold c = 2, typical gradient norm about 0.5), how many of "
+               "the updates clipping changes",
+        explanation="Clipping only rescales a gradient whose norm exceeds c; with a typical norm four times "
+                    "smaller, only the rare large gradients (most of them in the first updates) are cut."),
 ]
