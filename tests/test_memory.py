@@ -116,3 +116,10 @@ def test_count_since_reset_counts_after_the_last_reset():
 def test_recall_last_marked_bad_inputs(kwargs, match):
     with pytest.raises(ValueError, match=match):
         recall_last_marked(**kwargs)
+
+
+def test_mixed_training_lengths():
+    r = train_memory_task("recall_first", "lstm", 12, seed=0, steps=20, hidden_size=4, min_T=3, stop_at=None)
+    assert r["steps"] == 20
+    with pytest.raises(ValueError, match="min_T must be between 1 and T"):
+        train_memory_task("recall_first", "lstm", 12, seed=0, min_T=13)

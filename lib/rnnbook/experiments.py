@@ -75,7 +75,7 @@ TASKS = {"recall_first": recall_first, "recall_last_marked": recall_last_marked,
 
 def train_memory_task(task: str, cell: str, T: int, seed: int, *, hidden_size: int = 32, steps: int = 300,
                       batch_size: int = 32, lr: float = 1e-2, max_norm: float = 5.0, check_every: int = 25,
-                      stop_at: float | None = 0.99, n_test: int = 512, dtype=np.float32,
+                      stop_at: float | None = 0.99, min_T: int | None = None, n_test: int = 512, dtype=np.float32,
                       return_model: bool = False, task_options: dict | None = None, **cell_options):
     """Train a :class:`SequenceClassifier` on one of the :data:`TASKS` and score it.
 
@@ -83,8 +83,11 @@ def train_memory_task(task: str, cell: str, T: int, seed: int, *, hidden_size: i
     with global-norm clipping, at most ``steps`` updates; every ``check_every``
     updates the model is scored on a fixed validation batch of 256 sequences
     (the learning curve), and training stops early once that accuracy reaches
-    ``stop_at`` (``None``: never). Finally the model is scored on ``n_test``
-    new sequences. Everything is seeded by ``seed``.
+    ``stop_at`` (``None``: never). With ``min_T`` every training batch has a
+    random length between ``min_T`` and ``T`` (a mix of easy and hard
+    sequences); validation and test sequences always have length ``T``.
+    Finally the model is scored on ``n_test`` new sequences. Everything is
+    seeded by ``seed``.
 
     Returns
     -------
@@ -97,6 +100,8 @@ def train_memory_task(task: str, cell: str, T: int, seed: int, *, hidden_size: i
     make = TASKS[task]
     options = dict(task_options or {})
     steps = check_positive_int("steps", steps)
+    if min_T is not None and not 1 <= min_T <= T:
+        raise ValueError(f"min_T must be between 1 and T = {T}, got {min_T}")
     check_every = check_positive_int("check_every", check_every)
     rng = np.random.default_rng(seed)
     xs_val, y_val = make(256, T, rng=np.random.default_rng(20_000 + seed), dtype=dtype, **options)
@@ -107,7 +112,8 @@ def train_memory_task(task: str, cell: str, T: int, seed: int, *, hidden_size: i
 
     def batches(epoch):            # one "epoch" = `check_every` fresh batches, each counting once
         for _ in range(check_every):
-            yield make(batch_size, T, rng=rng, dtype=dtype, **options), 1
+            length = T if min_T is None else int(rng.integers(min_T, T + 1))
+            yield make(batch_size, length, rng=rng, dtype=dtype, **options), 1
 
     def evaluate(state, mean_loss):
         curve.append((state.steps, float((model.predict(xs_val).argmax(axis=1) == y_val).mean())))
