@@ -123,3 +123,26 @@ def test_mixed_training_lengths():
     assert r["steps"] == 20
     with pytest.raises(ValueError, match="min_T must be between 1 and T"):
         train_memory_task("recall_first", "lstm", 12, seed=0, min_T=13)
+
+
+def test_keep_gate_matches_the_step_functions():
+    from rnnbook.functions import sigmoid
+    from rnnbook.gru import TimeGRU
+    from rnnbook.lstm import TimeLSTM
+    from rnnbook.experiments import keep_gate
+    xs = np.random.default_rng(0).standard_normal((2, 5, 3))
+    lstm = TimeLSTM(3, 4, rng=0, dtype=np.float64)
+    f = keep_gate(lstm, xs)
+    hs = lstm.forward(xs)
+    Wx, Wh, b = lstm.params
+    expected = sigmoid(xs[:, 3] @ Wx[:, :4] + hs[:, 2] @ Wh[:, :4] + b[:4])
+    np.testing.assert_allclose(f[:, 3], expected)
+    np.testing.assert_array_equal(keep_gate(TimeLSTM(3, 4, rng=0, fixed_gates={"f": 1.0}), xs.astype(np.float32)), 1.0)
+    gru = TimeGRU(3, 4, rng=0, dtype=np.float64)
+    z = keep_gate(gru, xs)
+    hs = gru.forward(xs)
+    Wx, Wh, b = gru.params
+    np.testing.assert_allclose(z[:, 2], sigmoid(xs[:, 2] @ Wx[:, 4:8] + b[4:8] + hs[:, 1] @ Wh[:, 4:8]))
+    assert z.shape == (2, 5, 4)
+    with pytest.raises(TypeError, match="keep_gate needs a TimeLSTM or a TimeGRU"):
+        keep_gate(object(), xs)

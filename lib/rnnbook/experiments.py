@@ -16,12 +16,15 @@ import numpy as np
 
 from ._checks import check_array, check_positive_int
 from .data.memory import count_since_reset, recall_first, recall_last_marked
+from .functions import sigmoid
+from .gru import TimeGRU
 from .layers import Affine, SoftmaxCrossEntropy, collect, init_rng
+from .lstm import TimeLSTM
 from .models.lm import RECURRENT_LAYERS, recurrent_layer
 from .optim import Adam
 from .train import fit
 
-__all__ = ["CELLS", "TASKS", "SequenceClassifier", "train_memory_task", "accuracy_grid"]
+__all__ = ["CELLS", "TASKS", "SequenceClassifier", "train_memory_task", "accuracy_grid", "keep_gate"]
 
 #: The recurrent layers a :class:`SequenceClassifier` can use (the models' registry).
 CELLS = RECURRENT_LAYERS
@@ -141,3 +144,24 @@ def accuracy_grid(task: str, cell: str, lengths, seeds, *, progress=None, **kwar
     for a, T, b, s in (progress(runs) if progress else runs):
         out[a, b] = train_memory_task(task, cell, T, s, **kwargs)["accuracy"]
     return out
+
+
+def keep_gate(layer, xs: np.ndarray) -> np.ndarray:
+    """The gate that decides how much of the old state a layer keeps, at every step: ``(N, T, H)``.
+
+    For a :class:`~rnnbook.lstm.TimeLSTM` the forget gate ``f`` (the share of ``c_{t-1}`` kept; a
+    fixed forget gate gives its constant), for a :class:`~rnnbook.gru.TimeGRU` the update gate ``z``
+    (the share of ``h_{t-1}`` kept). Recomputed from the hidden states of a forward pass over
+    ``xs`` ``(N, T, D)``: the pre-activations of all steps are one product each.
+    """
+    if not isinstance(layer, (TimeLSTM, TimeGRU)):
+        raise TypeError(f"keep_gate needs a TimeLSTM or a TimeGRU, got {type(layer).__name__}")
+    Wx, Wh, b = layer.params
+    H = Wh.shape[0]
+    hs = layer.forward(xs)
+    h_prev = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)
+    block = slice(0, H) if isinstance(layer, TimeLSTM) else slice(H, 2 * H)    # f in f|i|g|o, z in r|z|n
+    gate = sigmoid(xs @ Wx[:, block] + h_prev @ Wh[:, block] + b[block])
+    if isinstance(layer, TimeLSTM) and "f" in layer.fixed_gates:
+        gate = np.full_like(gate, layer.fixed_gates["f"])
+    return gate
