@@ -146,3 +146,4 @@ def test_keep_gate_matches_the_step_functions():
     assert z.shape == (2, 5, 4)
     with pytest.raises(TypeError, match="keep_gate needs a TimeLSTM or a TimeGRU"):
         keep_gate(object(), xs)
+

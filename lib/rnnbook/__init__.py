@@ -13,6 +13,7 @@ module                             idea
 :mod:`.optim`                      SGD, Adam, global-norm gradient clipping (ch. 2)
 :mod:`.train`                      the training core (``train_step``, ``fit``, ``TrainState``);
                                    truncated-BPTT batches, ``train_lm``, perplexity, sampling (ch. 2)
+:mod:`.brackets`                   closing brackets and quotes by distance: a model's memory (ch. 2-3)
 :mod:`.lstm`                       the LSTM cell and ``TimeLSTM`` (ch. 3)
 :mod:`.gru`                        the GRU cell and ``TimeGRU`` (ch. 3)
 :mod:`.experiments`                seeded long-range memory experiments (ch. 3)
@@ -29,7 +30,8 @@ module                             idea
 :mod:`.bleu`                       BLEU and exact match (ch. 6)
 :mod:`.autograd`                   a minimal reverse-mode autodiff engine (appendix)
 ``rnnbook.data``                   vocabularies, corpora and generated datasets (:mod:`.data.vocab`,
-                                   :mod:`.data.corpora`, :mod:`.data.memory`, :mod:`.data.agreement`,
+                                   :mod:`.data.corpora`, :mod:`.data.memory`, :mod:`.data.number_agreement`,
+                                   :mod:`.data.agreement`,
                                    :mod:`.data.addition`, :mod:`.data.dates`, :mod:`.data.pairs`,
                                    :mod:`.data.captions`)
 :mod:`.recipes`                    longer, logged training runs that chapters 4-6 quote
