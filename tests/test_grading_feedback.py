@@ -107,3 +107,33 @@ def test_questions_number_shape_choice():
     assert "should be one of" in grade_question(q, "f", "x").feedback
     q = Question("q", 2, "number", "params", "12 + 16 + 4.")
     assert grade_question(q, 32, 32.0).score == 2 and grade_question(q, 32, 33).score == 0
+
+
+def test_gru_backward_feedback_names_the_block_where_r_was_forgotten():
+    # A classic GRU bug: the hidden side of the candidate gets da_n instead of da_n * r.
+    good = ref("03_lstm", "gru_step_backward")
+
+    def gru_step_backward(dh_next, x, h_prev, Wx, Wh, b):
+        H = h_prev.shape[1]
+        ax, ah = x @ Wx + b, h_prev @ Wh
+        r = 1 / (1 + np.exp(-(ax[:, :H] + ah[:, :H])))
+        n = np.tanh(ax[:, 2 * H:] + r * ah[:, 2 * H:])
+        z = 1 / (1 + np.exp(-(ax[:, H:2 * H] + ah[:, H:2 * H])))
+        dx, dh_prev, dWx, dWh, db = good(dh_next, x, h_prev, Wx, Wh, b)
+        da_n = dh_next * (1 - z) * (1 - n ** 2)
+        extra = da_n * (1 - r)                    # the part of da_n that r should have removed
+        dWh = dWh.copy()
+        dWh[:, 2 * H:] += h_prev.T @ extra
+        return dx, dh_prev + extra @ Wh[:, 2 * H:].T, dWx, dWh, db
+
+    r = run_exercise(spec("03_lstm", "gru_step_backward"), gru_step_backward, good)
+    assert r.score == 0
+    assert "dh_prev, dWh" in r.feedback and "block n" in r.feedback
+
+
+def test_fixed_gate_scores_zero_for_the_ordinary_step():
+    step = ref("03_lstm", "lstm_step_forward")
+    r = run_exercise(spec("03_lstm", "lstm_step_fixed_gate"),
+                     lambda x, h_prev, c_prev, Wx, Wh, b, gate, value: step(x, h_prev, c_prev, Wx, Wh, b),
+                     ref("03_lstm", "lstm_step_fixed_gate"))
+    assert r.score == 0 and "nudge:" in r.feedback

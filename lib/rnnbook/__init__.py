@@ -30,7 +30,8 @@ module                             idea
 :mod:`.bleu`                       BLEU and exact match (ch. 6)
 :mod:`.autograd`                   a minimal reverse-mode autodiff engine (appendix)
 ``rnnbook.data``                   vocabularies, corpora and generated datasets (:mod:`.data.vocab`,
-                                   :mod:`.data.corpora`, :mod:`.data.memory`, :mod:`.data.agreement`,
+                                   :mod:`.data.corpora`, :mod:`.data.memory`, :mod:`.data.number_agreement`,
+                                   :mod:`.data.agreement`,
                                    :mod:`.data.addition`, :mod:`.data.dates`, :mod:`.data.pairs`,
                                    :mod:`.data.captions`)
 :mod:`.recipes`                    longer, logged training runs that chapters 4-6 quote

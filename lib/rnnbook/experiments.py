@@ -2,23 +2,29 @@
 
 :class:`SequenceClassifier` reads a whole sequence with a recurrent layer
 (``"rnn"``, ``"lstm"`` or ``"gru"``) and classifies it from the last hidden
-state. :func:`train_recall_first` trains one on :func:`rnnbook.data.memory.recall_first`
-with Adam and reports the test accuracy; :func:`accuracy_grid` repeats that over
+state. :func:`train_memory_task` trains one on a task of :mod:`rnnbook.data.memory`
+(:data:`TASKS`) with Adam, stopping early once it is solved, and reports the
+test accuracy and the learning curve; :func:`accuracy_grid` repeats that over
 sequence lengths and seeds, so that every comparison in the book is averaged
 over several seeds.
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from ._checks import check_array, check_positive_int
-from .data.memory import recall_first
+from .data.memory import count_since_reset, recall_first, recall_last_marked
+from .functions import sigmoid
+from .gru import TimeGRU
 from .layers import Affine, SoftmaxCrossEntropy, collect, init_rng
+from .lstm import TimeLSTM
 from .models.lm import RECURRENT_LAYERS, recurrent_layer
 from .optim import Adam
 from .train import fit
 
-__all__ = ["CELLS", "SequenceClassifier", "train_recall_first", "accuracy_grid"]
+__all__ = ["CELLS", "TASKS", "SequenceClassifier", "train_memory_task", "accuracy_grid", "keep_gate"]
 
 #: The recurrent layers a :class:`SequenceClassifier` can use (the models' registry).
 CELLS = RECURRENT_LAYERS
@@ -65,47 +71,97 @@ class SequenceClassifier:
         self.rnn.backward(dhs)
 
 
-def train_recall_first(cell: str, T: int, seed: int, *, hidden_size: int = 32, n_symbols: int = 4,
-                       n_distractors: int = 4,
-                       steps: int = 300, batch_size: int = 32, lr: float = 1e-2, max_norm: float = 5.0,
-                       n_test: int = 512, dtype=np.float32, return_model: bool = False, **cell_options):
-    """Train a :class:`SequenceClassifier` on the recall-the-first-symbol task.
+#: The memory tasks of chapter 3, by name: ``task(n, T, rng=..., dtype=...) -> (xs, y)``.
+TASKS = {"recall_first": recall_first, "recall_last_marked": recall_last_marked,
+         "count_since_reset": count_since_reset}
 
-    Every step draws a fresh batch (so there is no overfitting to measure);
-    the model is then scored on ``n_test`` new sequences. Adam with
-    global-norm clipping, a fixed number of steps (one epoch of :func:`rnnbook.train.fit`),
-    everything seeded by ``seed``.
+
+def train_memory_task(task: str, cell: str, T: int, seed: int, *, hidden_size: int = 32, steps: int = 300,
+                      batch_size: int = 32, lr: float = 1e-2, max_norm: float = 5.0, check_every: int = 25,
+                      stop_at: float | None = 0.99, min_T: int | None = None, n_test: int = 512, dtype=np.float32,
+                      return_model: bool = False, task_options: dict | None = None, **cell_options):
+    """Train a :class:`SequenceClassifier` on one of the :data:`TASKS` and score it.
+
+    Every step draws a fresh batch (so there is no overfitting to measure). Adam
+    with global-norm clipping, at most ``steps`` updates; every ``check_every``
+    updates the model is scored on a fixed validation batch of 256 sequences
+    (the learning curve), and training stops early once that accuracy reaches
+    ``stop_at`` (``None``: never). With ``min_T`` every training batch has a
+    random length between ``min_T`` and ``T`` (a mix of easy and hard
+    sequences); validation and test sequences always have length ``T``.
+    Finally the model is scored on ``n_test`` new sequences. Everything is
+    seeded by ``seed``.
 
     Returns
     -------
-    dict with ``accuracy`` (test accuracy, chance is ``1 / n_symbols``) and
-    ``losses`` (training loss per step), plus ``model`` if ``return_model``.
+    dict with ``accuracy`` (test accuracy; chance is ``1 / n_symbols``),
+    ``losses`` (training loss per step), ``curve`` (``(steps done, validation
+    accuracy)`` pairs) and ``steps`` (updates done), plus ``model`` if ``return_model``.
     """
-    rng = np.random.default_rng(seed)
-    model = SequenceClassifier(cell, n_symbols + n_distractors, hidden_size, n_symbols, rng=rng, dtype=dtype, **cell_options)
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
+    make = TASKS[task]
+    options = dict(task_options or {})
     steps = check_positive_int("steps", steps)
+    if min_T is not None and not 1 <= min_T <= T:
+        raise ValueError(f"min_T must be between 1 and T = {T}, got {min_T}")
+    check_every = check_positive_int("check_every", check_every)
+    rng = np.random.default_rng(seed)
+    xs_val, y_val = make(256, T, rng=np.random.default_rng(20_000 + seed), dtype=dtype, **options)
+    n_classes = options.get("n_symbols", inspect.signature(make).parameters["n_symbols"].default)
+    model = SequenceClassifier(cell, xs_val.shape[2], hidden_size, n_classes, rng=rng, dtype=dtype,
+                               **cell_options)
+    curve = []
 
-    def batches(epoch):            # one "epoch" of `steps` fresh batches, each counting once
-        for _ in range(steps):
-            yield recall_first(batch_size, T, n_symbols=n_symbols, n_distractors=n_distractors, rng=rng,
-                               dtype=dtype), 1
-    state = fit(model, Adam(lr=lr), batches, epochs=1, max_norm=max_norm, on_nonfinite="raise")
-    losses = np.asarray(state.history["loss"], dtype=np.float64)
-    xs, y = recall_first(n_test, T, n_symbols=n_symbols, n_distractors=n_distractors, rng=np.random.default_rng(10_000 + seed), dtype=dtype)
-    accuracy = float((model.predict(xs).argmax(axis=1) == y).mean())
-    result = {"accuracy": accuracy, "losses": losses}
+    def batches(epoch):            # one "epoch" = `check_every` fresh batches, each counting once
+        for _ in range(check_every):
+            length = T if min_T is None else int(rng.integers(min_T, T + 1))
+            yield make(batch_size, length, rng=rng, dtype=dtype, **options), 1
+
+    def evaluate(state, mean_loss):
+        curve.append((state.steps, float((model.predict(xs_val).argmax(axis=1) == y_val).mean())))
+        if stop_at is not None and curve[-1][1] >= stop_at:
+            state.finished = True
+
+    state = fit(model, Adam(lr=lr), batches, epochs=-(-steps // check_every), max_steps=steps,
+                max_norm=max_norm, on_epoch_end=evaluate, on_nonfinite="raise")
+    xs, y = make(n_test, T, rng=np.random.default_rng(10_000 + seed), dtype=dtype, **options)
+    result = {"accuracy": float((model.predict(xs).argmax(axis=1) == y).mean()),
+              "losses": np.asarray(state.history["loss"], dtype=np.float64),
+              "curve": np.array(curve), "steps": int(state.steps)}
     if return_model:
         result["model"] = model
     return result
 
 
-def accuracy_grid(cell: str, lengths, seeds, *, progress=None, **kwargs) -> np.ndarray:
-    """Test accuracy of :func:`train_recall_first` for every length and seed: ``(len(lengths), len(seeds))``.
+def accuracy_grid(task: str, cell: str, lengths, seeds, *, progress=None, **kwargs) -> np.ndarray:
+    """Test accuracy of :func:`train_memory_task` for every length and seed: ``(len(lengths), len(seeds))``.
 
     ``progress`` is an optional callable wrapping the iterable of runs (e.g. ``tqdm``).
     """
     runs = [(a, T, b, s) for a, T in enumerate(lengths) for b, s in enumerate(seeds)]
     out = np.empty((len(lengths), len(seeds)))
     for a, T, b, s in (progress(runs) if progress else runs):
-        out[a, b] = train_recall_first(cell, T, s, **kwargs)["accuracy"]
+        out[a, b] = train_memory_task(task, cell, T, s, **kwargs)["accuracy"]
     return out
+
+
+def keep_gate(layer, xs: np.ndarray) -> np.ndarray:
+    """The gate that decides how much of the old state a layer keeps, at every step: ``(N, T, H)``.
+
+    For a :class:`~rnnbook.lstm.TimeLSTM` the forget gate ``f`` (the share of ``c_{t-1}`` kept; a
+    fixed forget gate gives its constant), for a :class:`~rnnbook.gru.TimeGRU` the update gate ``z``
+    (the share of ``h_{t-1}`` kept). Recomputed from the hidden states of a forward pass over
+    ``xs`` ``(N, T, D)``: the pre-activations of all steps are one product each.
+    """
+    if not isinstance(layer, (TimeLSTM, TimeGRU)):
+        raise TypeError(f"keep_gate needs a TimeLSTM or a TimeGRU, got {type(layer).__name__}")
+    Wx, Wh, b = layer.params
+    H = Wh.shape[0]
+    hs = layer.forward(xs)
+    h_prev = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)
+    block = slice(0, H) if isinstance(layer, TimeLSTM) else slice(H, 2 * H)    # f in f|i|g|o, z in r|z|n
+    gate = sigmoid(xs @ Wx[:, block] + h_prev @ Wh[:, block] + b[block])
+    if isinstance(layer, TimeLSTM) and "f" in layer.fixed_gates:
+        gate = np.full_like(gate, layer.fixed_gates["f"])
+    return gate

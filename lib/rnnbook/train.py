@@ -6,7 +6,7 @@ models (resetting a carried state, a learning-rate schedule, progress, evaluatio
 :class:`TrainState` that holds the counters and history and saves and restores itself, so that an
 interrupted run resumes exactly. The language model (:func:`train_lm`), seq2seq
 (:func:`rnnbook.models.seq2seq.fit_seq2seq`), captioning (:func:`rnnbook.models.captioner.fit_captioner`)
-and the chapter 3 experiments (:func:`rnnbook.experiments.train_recall_first`) are configurations of it.
+and the chapter 3 experiments (:func:`rnnbook.experiments.train_memory_task`) are configurations of it.
 
 A language model is trained with truncated BPTT: a long corpus is cut into ``batch_size`` contiguous
 *rows*, each read from left to right in chunks of ``seq_len`` tokens (:func:`tbptt_batches`). A

@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = ["GATE_COLOURS", "GATE_NAMES", "CELL_STATE_COLOUR", "HIDDEN_COLOUR", "OUTPUT_COLOUR",
            "arrow", "node", "block", "draw_unrolled", "draw_lstm_cell", "plot_next_token_distributions",
-           "draw_stacked_lm", "draw_captioner"]
+           "draw_stacked_lm", "draw_captioner", "GRU_GATE_COLOURS", "draw_lstm_backward", "draw_gru_cell"]
 
 #: Colour of each LSTM gate, keyed by its letter in the book's gate order f, i, g, o (the
 #: Okabe-Ito palette, which stays distinguishable for the common forms of colour blindness).
@@ -338,4 +338,130 @@ def draw_sequence_shape(ax, kind: str, title: str | None = None):
             ax.text(x, 1.42, "y", ha="center", va="center", fontsize=SHAPE_FONT_SIZE, color=OUTPUT_COLOUR)
         arrow(ax, (-0.9 if t == 0 else x - step + half_w, 0), (x - half_w, 0))
     ax.set_title(title if title is not None else kind, fontsize=FONT_SIZE)
+
+
+# ---- Chapter 3 (issue 19): the LSTM's backward graph and the GRU cell ---------------------------
+
+#: Colour of each GRU gate (blocks in the order r, z, n): the update gate z, which both keeps and
+#: writes, takes the forget gate's colour; the candidate n the LSTM candidate's.
+GRU_GATE_COLOURS = {"r": "#CC79A7", "z": "#0072B2", "n": "#E69F00"}
+GRADIENT_COLOUR = "#C0392B"
+
+
+def _grad_label(ax, xy, text, *, ha="center"):
+    ax.text(*xy, text, ha=ha, va="center", fontsize=SHAPE_FONT_SIZE, color=GRADIENT_COLOUR,
+            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"), zorder=7)
+
+
+def draw_lstm_backward(ax):
+    """Draw the computational graph of one LSTM step with the gradients of its backward pass.
+
+    The forward operations in the layout of :func:`draw_lstm_cell` (cell state thick, gates in
+    their :data:`GATE_COLOURS`); dashed red arrows run backwards, each labelled with the gradient it
+    carries: :math:`\\bar h` and :math:`\\bar c` arrive from above and from the next step, meet in
+    :math:`\\delta c`, split at the two products into the gates' gradients, pass through each
+    activation's derivative into :math:`\\delta a` ``(N, 4H)``, and leave as the gradients of the
+    inputs and weights. Returns ``ax``.
+    """
+    ax.set_xlim(-0.3, 12.3)
+    ax.set_ylim(-1.9, 7.4)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    y_c, y_g, y_a = 6.0, 3.0, 0.9
+    fx, addx, igx, tx, ox = 2.4, 5.0, 5.0, 8.6, 10.4
+    cell = dict(colour=CELL_STATE_COLOUR, width=CELL_STATE_WIDTH)
+    arrow(ax, (0.0, y_c), (fx - 0.22, y_c), "$c_{t-1}$", **cell)
+    arrow(ax, (fx + 0.22, y_c), (addx - 0.22, y_c), **cell)
+    arrow(ax, (addx + 0.22, y_c), (12.2, y_c), "$c_t$", label_pos=0.85, **cell)
+    node(ax, (fx, y_c), "×", colour=CELL_STATE_COLOUR)
+    node(ax, (addx, y_c), "+", colour=CELL_STATE_COLOUR)
+    node(ax, (igx, 4.5), "×")
+    arrow(ax, (igx, 4.72), (addx, y_c - 0.22))
+    block(ax, (tx, 4.9), "tanh", width=0.9, height=0.5)
+    arrow(ax, (tx, y_c), (tx, 5.15), colour=CELL_STATE_COLOUR, width=2.0)
+    arrow(ax, (tx + 0.45, 4.9), (ox - 0.22, 4.9))
+    node(ax, (ox, 4.9), "×")
+    arrow(ax, (ox + 0.22, 4.9), (12.2, 4.9), "$h_t$", label_pos=0.6, label_offset=(0, 0.3))
+    gate_x = {"f": fx, "i": 4.2, "g": 5.8, "o": ox}
+    targets = {"f": (fx, y_c - 0.22), "i": (igx - 0.16, 4.34), "g": (igx + 0.16, 4.34), "o": (ox, 4.68)}
+    block(ax, (6.3, y_a), "$a = x_t W_x + h_{t-1} W_h + b$   (N, 4H)", width=9.0, height=0.7, fill="#F4F6F7")
+    for g, x in gate_x.items():
+        colour = GATE_COLOURS[g]
+        arrow(ax, (x, y_a + 0.35), (x, y_g - 0.3), colour=colour)
+        block(ax, (x, y_g), f"{g}: {'tanh' if g == 'g' else 'σ'}", colour=colour, width=1.1, height=0.6,
+              fill=colour, text_colour="white")
+        arrow(ax, (x, y_g + 0.3), targets[g], colour=colour)
+    back = dict(colour=GRADIENT_COLOUR, dashed=True, width=1.2)
+    # gradients arriving, collected into delta c
+    arrow(ax, (12.2, 4.55), (ox + 0.25, 4.55), **back)
+    _grad_label(ax, (11.6, 4.25), "$\\bar h$")
+    arrow(ax, (12.2, 6.35), (addx + 0.3, 6.35), **back)
+    _grad_label(ax, (11.6, 6.65), "$\\bar c$")
+    _grad_label(ax, (7.0, 7.05), "$\\delta c = \\bar c + \\bar h \\odot o \\odot (1 - \\tanh^2 c_t)$")
+    arrow(ax, (fx - 0.3, 6.35), (0.0, 6.35), **back)
+    _grad_label(ax, (1.0, 6.75), "$\\delta c \\odot f$")
+    # the products' gradients, then each activation's derivative
+    labels = {"f": "$\\delta a_f = \\delta c \\odot c_{t-1} \\odot f(1-f)$",
+              "i": "$\\delta a_i = \\delta c \\odot g \\odot i(1-i)$",
+              "g": "$\\delta a_g = \\delta c \\odot i \\odot (1-g^2)$",
+              "o": "$\\delta a_o = \\bar h \\odot \\tanh c_t \\odot o(1-o)$"}
+    for k, (g, x) in enumerate(gate_x.items()):
+        arrow(ax, (x + 0.25, y_g - 0.3), (x + 0.25, y_a + 0.35), **back)
+        _grad_label(ax, (x + 0.1, 2.0 - 0.45 * (k % 2)), labels[g])
+    # what leaves the step
+    _grad_label(ax, (6.3, -0.1), "$\\delta x_t = \\delta a\\, W_x^\\top,\\quad \\delta h_{t-1} = \\delta a\\, W_h^\\top$")
+    _grad_label(ax, (6.3, -0.7), "$\\delta W_x$ += $x_t^\\top \\delta a$,   $\\delta W_h$ += $h_{t-1}^\\top \\delta a$,   "
+                "$\\delta b$ += $\\sum_n \\delta a$   (summed over the steps)")
+    ax.text(6.3, -1.5, "solid: forward    dashed: backward (gradient)", ha="center", va="center",
+            fontsize=SHAPE_FONT_SIZE, color=HIDDEN_COLOUR)
+    return ax
+
+
+def draw_gru_cell(ax, *, show_shapes: bool = True):
+    """Draw one GRU step (PyTorch's formulation, blocks r, z, n) in the book's style.
+
+    The hidden state runs along the top as the one state (drawn thick, like the LSTM's cell state):
+    :math:`h_t = z \\odot h_{t-1} + (1 - z) \\odot n`, so the update gate z keeps the old state and
+    lets in the candidate with one number per unit; the reset gate r scales the recurrent part of
+    the candidate, :math:`n = \\tanh(x_t W_{xn} + b_n + r \\odot (h_{t-1} W_{hn}))`. Returns ``ax``.
+    """
+    H = "(N, H)" if show_shapes else None
+    ax.set_xlim(-0.1, 10.1)
+    ax.set_ylim(-0.9, 6.8)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    y_h, y_g, y_aff = 6.0, 3.0, 1.2
+    gx = {"z": 2.8, "r": 4.8, "n": 6.6}
+    kx, addx = gx["z"], 8.0
+    state = dict(colour=CELL_STATE_COLOUR, width=CELL_STATE_WIDTH)
+    arrow(ax, (0.1, y_h), (kx - 0.22, y_h), f"$h_{{t-1}}$ {H or ''}".strip(), label_pos=0.45, **state)
+    arrow(ax, (kx + 0.22, y_h), (addx - 0.22, y_h), H, **state)
+    arrow(ax, (addx + 0.22, y_h), (10.0, y_h), f"$h_t$ {H or ''}".strip(), label_pos=0.5, **state)
+    node(ax, (kx, y_h), "×", colour=CELL_STATE_COLOUR)
+    node(ax, (addx, y_h), "+", colour=CELL_STATE_COLOUR)
+    arrow(ax, (0.6, y_h), (0.6, y_aff + 0.45), H, label_pos=0.6)
+    block(ax, (4.6, y_aff), "$x_t W_x + b$  and  $h_{t-1} W_h$\n(N, 3H) each: blocks r | z | n",
+          width=7.6, height=0.9, fill="#F4F6F7")
+    arrow(ax, (4.0, -0.7), (4.0, y_aff - 0.45), f"$x_t$ {'(N, D)' if show_shapes else ''}".strip())
+    for g, x in gx.items():
+        colour = GRU_GATE_COLOURS[g]
+        arrow(ax, (x, y_aff + 0.45), (x, y_g - 0.3), colour=colour)
+        block(ax, (x, y_g), f"{g}: {'tanh' if g == 'n' else 'σ'}", colour=colour, width=1.1, height=0.6,
+              fill=colour, text_colour="white")
+    # r scales the candidate's recurrent part; z keeps the old state; 1 - z lets the candidate in
+    arrow(ax, (gx["r"] + 0.55, y_g), (gx["n"] - 0.55, y_g), colour=GRU_GATE_COLOURS["r"])
+    ax.text((gx["r"] + gx["n"]) / 2, y_g - 0.5, "$r \\odot (h_{t-1} W_{hn})$", ha="center", va="center",
+            fontsize=SHAPE_FONT_SIZE, color=GRU_GATE_COLOURS["r"])
+    arrow(ax, (kx, y_g + 0.3), (kx, y_h - 0.22), H, colour=GRU_GATE_COLOURS["z"])
+    block(ax, (5.7, 4.4), "1 − z", width=0.8, height=0.45, colour=GRU_GATE_COLOURS["z"])
+    arrow(ax, (kx + 0.3, y_g + 0.3), (5.3, 4.3), colour=GRU_GATE_COLOURS["z"])
+    node(ax, (addx, 4.8), "×")
+    arrow(ax, (6.1, 4.45), (addx - 0.22, 4.78), colour=GRU_GATE_COLOURS["z"])
+    arrow(ax, (gx["n"] + 0.3, y_g + 0.3), (addx - 0.14, 4.62), H, colour=GRU_GATE_COLOURS["n"],
+          label_offset=(0.45, -0.1))
+    arrow(ax, (addx, 5.02), (addx, y_h - 0.22), H, label_offset=(0.45, 0))
+    for k, g in enumerate(GRU_GATE_COLOURS):
+        name = {"r": "reset", "z": "update", "n": "candidate"}[g]
+        ax.text(6.0 + 1.4 * k, -0.5, name, ha="center", va="center", fontsize=SHAPE_FONT_SIZE,
+                color=GRU_GATE_COLOURS[g], fontweight="bold")
     return ax
