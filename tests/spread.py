@@ -41,7 +41,7 @@ def text_outputs(cell) -> str:
         for key, value in out.get("data", {}).items():
             if key.startswith("text/plain") or key.endswith("/text/plain"):
                 parts.append(value if isinstance(value, str) else "".join(value))
-    return "".join(parts)
+    return "\n".join(parts)          # separated, so that two glued numbers never run together
 
 
 def execute(nb: nbformat.NotebookNode, path: pathlib.Path, timeout: int) -> nbformat.NotebookNode:
