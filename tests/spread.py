@@ -36,12 +36,13 @@ def text_outputs(cell) -> str:
     """The cell's compared text: streams and text/plain results, one string."""
     parts = []
     for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream":
+        if out.get("output_type") == "stream":       # a stream may arrive in pieces: join them as they are
             parts.append(out.get("text", ""))
         for key, value in out.get("data", {}).items():
             if key.startswith("text/plain") or key.endswith("/text/plain"):
-                parts.append(value if isinstance(value, str) else "".join(value))
-    return "\n".join(parts)          # separated, so that two glued numbers never run together
+                # on lines of their own, so that two glued numbers never run together
+                parts.append("\n" + (value if isinstance(value, str) else "".join(value)) + "\n")
+    return "".join(parts)
 
 
 def execute(nb: nbformat.NotebookNode, path: pathlib.Path, timeout: int) -> nbformat.NotebookNode:
