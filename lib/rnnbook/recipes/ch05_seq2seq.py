@@ -1,21 +1,23 @@
-"""Chapter 5's addition experiment: plain, reversed, peeky and reversed + peeky encoder-decoders.
+"""Chapter 5's addition experiment: baseline, pre-padded, reversed, peeky and reversed + peeky encoder-decoders.
 
 Run it::
 
-    python -m rnnbook.recipes.ch05_seq2seq --config ci   --out ci.json      # what the chapter trains (~1 min)
-    python -m rnnbook.recipes.ch05_seq2seq --config long --out chapters/logs/05_seq2seq_long.json   # ~3 min, 1 core
+    python -m rnnbook.recipes.ch05_seq2seq --config ci   --out ci.json      # the chapter's comparison
+    python -m rnnbook.recipes.ch05_seq2seq --config best --out best.json    # the chapter's best model
+    python -m rnnbook.recipes.ch05_seq2seq --config long --jobs 2 --out chapters/logs/05_seq2seq_long.json
 
-Every configuration trains the four :data:`VARIANTS` on the same generated addition questions
-(:func:`rnnbook.data.addition.addition_pairs`, encoded by :func:`rnnbook.data.pairs.encode_pairs`),
-with the same budget, from every seed of the configuration (the seed sets both the initialisation
-and the order of the minibatches). After every epoch it measures greedy exact match on the held-out
-questions. Finally it decodes the held-out questions with the model of variant ``beam_variant`` and
-seed ``beam_seed`` both greedily and with a beam of width ``beam_width``, and counts the answers that
-changed. The JSON log is rewritten after every run (``"complete": false`` until the end).
+Every configuration trains its ``variants`` (of :data:`VARIANTS`) on the same generated addition
+questions (:func:`rnnbook.data.addition.addition_pairs`, encoded by
+:func:`rnnbook.data.pairs.encode_pairs`), with the same budget, from every seed of the configuration
+(the seed sets both the initialisation and the order of the minibatches). After every epoch it
+measures greedy exact match on the held-out questions. Finally it decodes the held-out questions
+with the model of variant ``beam_variant`` and seed ``beam_seed`` both greedily and with a beam of
+width ``beam_width``, and counts the answers that changed. The JSON log is rewritten after every run
+(``"complete": false`` until the end).
 
-The ``ci`` configuration is exactly what ``chapters/05_seq2seq.ipynb`` trains when the book is built
-(the chapter imports the functions of this module); the ``long`` one is too slow for that and is run
-by hand; the chapter reads and quotes its committed log.
+The ``ci`` and ``best`` configurations are exactly what ``chapters/05_seq2seq.ipynb`` trains when the
+book is built (the chapter imports the functions of this module); the ``long`` one is too slow for
+that and is run by hand; the chapter reads and quotes its committed log.
 """
 from __future__ import annotations
 
@@ -38,37 +40,20 @@ __all__ = ["CONFIGS", "VARIANTS", "load_data", "addition_data", "accuracy", "bui
 #: several seeds); ``best`` is the one model the chapter trains to convergence (same data, more epochs);
 #: ``long`` is the hand-run recipe whose log the chapter quotes (every variant, every seed, all epochs).
 #: All use Adam and gradient-norm clipping (:func:`rnnbook.models.seq2seq.fit_seq2seq`).
+_SHARED = dict(
+    n_train=45000, n_test=1000,        # distinct questions; no test question is in the training set
+    max_digits=3,                      # operands have 1 to 3 digits
+    train_seed=1, test_seed=2,         # seeds of the two addition_pairs draws
+    embed_size=16, hidden_size=128,
+    batch_size=128, lr=3e-3, max_norm=5.0,
+    beam_variant="reversed + peeky", beam_seed=0, beam_width=5,
+)
 CONFIGS: dict[str, dict] = {
-    "ci": dict(
-        n_train=45000, n_test=1000,    # distinct questions; no test question is in the training set
-        max_digits=3,                  # operands have 1 to 3 digits
-        train_seed=1, test_seed=2,     # seeds of the two addition_pairs draws
-        embed_size=16, hidden_size=128,
-        epochs=2, batch_size=128, lr=3e-3, max_norm=5.0,
-        seeds=[0, 1, 2],               # model seeds: initialisation and minibatch order
-        variants=["baseline", "pre-padded", "reversed", "peeky", "reversed + peeky"],
-        beam_variant="reversed + peeky", beam_seed=0, beam_width=5,
-    ),
-    "best": dict(
-        n_train=45000, n_test=1000,
-        max_digits=3,
-        train_seed=1, test_seed=2,
-        embed_size=16, hidden_size=128,
-        epochs=10, batch_size=128, lr=3e-3, max_norm=5.0,
-        seeds=[0],
-        variants=["reversed + peeky"],
-        beam_variant="reversed + peeky", beam_seed=0, beam_width=5,
-    ),
-    "long": dict(
-        n_train=45000, n_test=1000,
-        max_digits=3,
-        train_seed=1, test_seed=2,
-        embed_size=16, hidden_size=128,
-        epochs=16, batch_size=128, lr=3e-3, max_norm=5.0,
-        seeds=[0, 1, 2],
-        variants=["reversed + peeky", "peeky", "reversed", "pre-padded", "baseline"],
-        beam_variant="reversed + peeky", beam_seed=0, beam_width=5,
-    ),
+    "ci": dict(_SHARED, epochs=2, seeds=[0, 1, 2],          # model seeds: initialisation and minibatch order
+               variants=["baseline", "pre-padded", "reversed", "peeky", "reversed + peeky"]),
+    "best": dict(_SHARED, epochs=10, seeds=[0], variants=["reversed + peeky"]),
+    "long": dict(_SHARED, epochs=10, seeds=[0, 1, 2],
+                 variants=["reversed + peeky", "peeky", "reversed", "pre-padded", "baseline"]),
 }
 
 #: The variants: name -> (model class, whether the padded source is reversed, where its padding goes).
