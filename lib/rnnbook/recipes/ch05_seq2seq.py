@@ -36,10 +36,7 @@ from ._common import check_config, finish_log, limit_blas_threads, new_log, writ
 __all__ = ["CONFIGS", "VARIANTS", "load_data", "addition_data", "accuracy", "build_model", "train_variant",
            "beam_vs_greedy", "format_table", "run", "main"]
 
-#: The configurations. ``ci`` is what the chapter trains for its comparison of the variants (few epochs,
-#: several seeds); ``best`` is the one model the chapter trains to convergence (same data, more epochs);
-#: ``long`` is the hand-run recipe whose log the chapter quotes (every variant, every seed, all epochs).
-#: All use Adam and gradient-norm clipping (:func:`rnnbook.models.seq2seq.fit_seq2seq`).
+# What every configuration shares: the data and the training setup.
 _SHARED = dict(
     n_train=45000, n_test=1000,        # distinct questions; no test question is in the training set
     max_digits=3,                      # operands have 1 to 3 digits
@@ -48,6 +45,10 @@ _SHARED = dict(
     batch_size=128, lr=3e-3, max_norm=5.0,
     beam_variant="reversed + peeky", beam_seed=0, beam_width=5,
 )
+#: The configurations. ``ci`` is what the chapter trains for its comparison of the variants (few epochs,
+#: several seeds); ``best`` is the one model the chapter trains to convergence (same data, more epochs);
+#: ``long`` is a hand-run check of the comparison with more training (every variant, every seed, 10 epochs).
+#: All use Adam and gradient-norm clipping (:func:`rnnbook.models.seq2seq.fit_seq2seq`).
 CONFIGS: dict[str, dict] = {
     "ci": dict(_SHARED, epochs=2, seeds=[0, 1, 2],          # model seeds: initialisation and minibatch order
                variants=["baseline", "pre-padded", "reversed", "peeky", "reversed + peeky"]),
