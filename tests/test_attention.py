@@ -57,3 +57,45 @@ def test_bad_inputs():
         Attention().backward(np.zeros((2, 5, 3)))
     with pytest.raises(TypeError, match="convert it with"):
         Attention().forward(enc, np.zeros((2, 5, 3), dtype=np.float32))
+
+
+def test_masked_positions_get_zero_weight_and_zero_gradient():
+    rng = np.random.default_rng(4)
+    enc, dec = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 4, 3))
+    mask = np.array([[True] * 5, [True, True, True, False, False]])
+    w, ctx = attention_forward(enc, dec, mask)
+    assert (w[1, :, 3:] == 0).all() and np.allclose(w.sum(-1), 1)
+    # the unpadded positions of row 1 get what attention over those positions alone gives
+    w_short, ctx_short = attention_forward(enc[1:, :3], dec[1:])
+    assert np.allclose(w[1, :, :3], w_short[0]) and np.allclose(ctx[1], ctx_short[0])
+    # mask=None and an all-True mask agree with the unmasked function
+    assert np.allclose(attention_forward(enc, dec, np.ones((2, 5), bool))[0], attention_forward(enc, dec)[0])
+    R = rng.standard_normal(ctx.shape)
+    denc, ddec = attention_backward(R, w, enc, dec)
+    f = lambda: float(np.sum(attention_forward(enc, dec, mask)[1] * R))
+    assert rel_error(denc, numerical_gradient(f, enc)) < 1e-6
+    assert rel_error(ddec, numerical_gradient(f, dec)) < 1e-6
+    assert (denc[1, 3:] == 0).all()                    # padding: neither a value nor a key
+
+
+def test_masked_attention_layer_gradients():
+    rng = np.random.default_rng(5)
+    enc, dec = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 3, 3))
+    mask = np.array([[True, True, False, False], [True] * 4])
+    layer = Attention()
+    out = layer.forward(enc, dec, mask)
+    R = rng.standard_normal(out.shape)
+    denc, ddec = layer.backward(R)
+    f = lambda: float(np.sum(Attention().forward(enc, dec, mask) * R))
+    assert rel_error(denc, numerical_gradient(f, enc)) < 1e-6
+    assert rel_error(ddec, numerical_gradient(f, dec)) < 1e-6
+
+
+def test_bad_masks():
+    enc, dec = np.zeros((2, 4, 3)), np.zeros((2, 5, 3))
+    with pytest.raises(ValueError, match=r"mask must be a boolean array of shape \(N, S\) = \(2, 4\)"):
+        attention_forward(enc, dec, np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"mask must be a boolean array of shape \(N, S\) = \(2, 4\)"):
+        attention_forward(enc, dec, np.ones((2, 3), bool))
+    with pytest.raises(ValueError, match="at least one True"):
+        attention_forward(enc, dec, np.array([[True] * 4, [False] * 4]))

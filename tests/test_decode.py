@@ -133,3 +133,24 @@ def test_bad_inputs():
         beam_step(np.zeros(2), np.zeros((2, 4)), 9)
     with pytest.raises(ValueError, match="step returned log_probs of shape"):
         greedy_decode(lambda tok, st: (np.zeros((5, 3)), st), (h0,), 0, 3)
+
+
+def test_length_normalisation_reranks_the_final_beam():
+    from rnnbook.decode import length_normalize
+    assert np.allclose(length_normalize(np.array([-2.0, -3.0]), np.array([1, 3]), 1.0), [-2.0, -1.0])
+    assert np.allclose(length_normalize(np.array([-2.0, -3.0]), np.array([1, 3]), 0.0), [-2.0, -3.0])
+    with pytest.raises(ValueError, match="alpha must be a number >= 0"):
+        length_normalize(np.array([-1.0]), np.array([1]), -1.0)
+    with pytest.raises(ValueError, match="lengths must be positive"):
+        length_normalize(np.array([-1.0]), np.array([0]), 1.0)
+    step, h0 = ToyStep(V=4, seed=3), np.random.default_rng(3).standard_normal((6, 4))
+    plain = beam_search(step, (h0,), 1, 6, 4, 0, return_all=True)
+    norm = beam_search(step, (h0,), 1, 6, 4, 0, length_alpha=1.0, return_all=True)
+    # the same final hypotheses, only their order may change; alpha=0 is the plain beam
+    for n in range(6):
+        assert sorted(map(tuple, plain[2][n])) == sorted(map(tuple, norm[2][n]))
+    lengths = np.where((norm[2] == 0).any(-1), (norm[2] == 0).argmax(-1) + 1, 6)
+    ranked = length_normalize(norm[3], lengths, 1.0)
+    assert (np.diff(ranked, axis=1) <= 1e-12).all()   # best first by the normalised score
+    zero = beam_search(step, (h0,), 1, 6, 4, 0, length_alpha=0.0)
+    assert (zero[0] == plain[0]).all()

@@ -9,12 +9,14 @@ from rnnbook.recipes import ch05_seq2seq as recipe
 TINY = dict(recipe.CONFIGS["ci"], n_train=256, n_test=40, epochs=2, seeds=[0, 1], hidden_size=16)
 
 
-def test_configs_share_keys_and_ci_is_the_chapters_budget():
-    assert set(recipe.CONFIGS) == {"ci", "long"}
-    assert set(recipe.CONFIGS["ci"]) == set(recipe.CONFIGS["long"])
-    ci, long = recipe.CONFIGS["ci"], recipe.CONFIGS["long"]
-    assert (ci["n_train"], ci["epochs"], long["n_train"], long["epochs"]) == (8000, 6, 20000, 12)
-    assert ci["seeds"] == long["seeds"]
+def test_configs_share_keys_and_data():
+    assert set(recipe.CONFIGS) == {"ci", "best", "long"}
+    ci, best, long = recipe.CONFIGS["ci"], recipe.CONFIGS["best"], recipe.CONFIGS["long"]
+    assert set(ci) == set(best) == set(long)
+    assert ci["epochs"] < best["epochs"] <= long["epochs"]
+    assert ci["seeds"] == long["seeds"] and set(ci["variants"]) == set(long["variants"]) == set(recipe.VARIANTS)
+    for key in ("n_train", "n_test", "train_seed", "test_seed", "max_digits", "hidden_size", "lr", "batch_size"):
+        assert ci[key] == best[key] == long[key], key        # one data set and one training setup
 
 
 def test_load_data_matches_the_generators():
@@ -24,10 +26,16 @@ def test_load_data_matches_the_generators():
     assert data["train"] == addition_pairs(256, seed=1)
     assert data["test"] == addition_pairs(40, seed=2, exclude=data["train"])
     assert not {q for q, _ in data["train"]} & {q for q, _ in data["test"]}
-    (tr_src, tr_tgt), (te_src, te_tgt) = recipe.addition_data(data, reverse=False)
+    (tr_src, tr_tgt), (te_src, te_tgt) = recipe.addition_data(data, "baseline")
     assert tr_src.shape == (256, 7) and tr_tgt.shape == (256, 6) and te_src.shape == (40, 7)
-    (rev_src, _), _ = recipe.addition_data(data, reverse=True)
+    (rev_src, _), _ = recipe.addition_data(data, "reversed")
     assert (rev_src == tr_src[:, ::-1]).all()              # the padded rows, read backwards (padding first)
+    (pre_src, _), _ = recipe.addition_data(data, "pre-padded")
+    # the control: padding first like the reversed rows, the question in its own order
+    assert ((pre_src == 0) == (rev_src == 0)).all()
+    for row_pre, row_rev in zip(pre_src, rev_src):
+        n = int((row_pre != 0).sum())
+        assert (row_pre[-n:] == row_rev[-n:][::-1]).all()
 
 
 def test_tiny_run_writes_a_complete_log(tmp_path):
@@ -65,6 +73,15 @@ def test_run_is_deterministic_and_matches_train_variant():
     assert a["beam"] is None                                 # its model (reversed + peeky) was not trained
 
 
+def test_parallel_run_gives_the_same_runs(tmp_path):
+    cfg = dict(TINY, seeds=[0], epochs=1)
+    one = recipe.run(cfg, variants=["baseline", "reversed + peeky"], log=None)
+    two = recipe.run(cfg, tmp_path / "two.json", variants=["baseline", "reversed + peeky"], jobs=2, log=None)
+    key = lambda r: (r["variant"], r["seed"])
+    strip = lambda runs: sorted(({k: v for k, v in r.items() if k != "seconds"} for r in runs), key=key)
+    assert strip(one["runs"]) == strip(two["runs"]) and one["beam"] == two["beam"] and two["jobs"] == 2
+
+
 def test_format_table():
     text = recipe.format_table({"baseline": [0.1, 0.3], "peeky": np.array([0.5])})
     lines = text.splitlines()
@@ -79,5 +96,7 @@ def test_bad_input():
         recipe.load_data({k: v for k, v in TINY.items() if k != "beam_seed"})
     with pytest.raises(ValueError, match="unknown variant 'bidirectional'"):
         recipe.run(TINY, variants=["bidirectional"], log=None)
+    with pytest.raises(ValueError, match="unknown variant 'reversed '"):
+        recipe.addition_data(recipe.load_data(TINY), "reversed ")
     with pytest.raises(TypeError, match="config must be a dict"):
         recipe.load_data(3)

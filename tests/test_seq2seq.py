@@ -146,3 +146,18 @@ def test_bad_inputs():
         peek_concat(np.zeros((2, 3, 4)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         fit_seq2seq(model, src, tgt, epochs=0)
+
+
+def test_attention_model_masks_the_source_padding():
+    src, tgt = batch(5)
+    src[1, 3:] = 0                                     # padding at the end of row 1
+    masked = AttentionSeq2Seq(V, D, H, rng=9, dtype=np.float64)
+    w = masked.attention_weights(src, tgt)
+    assert (w[src[:, None, :].repeat(w.shape[1], 1) == 0] == 0).all() and np.allclose(w.sum(-1), 1)
+    unmasked = AttentionSeq2Seq(V, D, H, rng=9, dtype=np.float64, mask_padding=False)
+    assert (unmasked.attention_weights(src, tgt)[1, :, 3:] > 0).all()
+    assert len(masked.start_state(src)) == 4 and len(unmasked.start_state(src)) == 3
+    # decoding carries the mask in its state: greedy and a width-1 beam agree, a wider beam runs
+    out = masked.generate(src, 1, 5, end_id=2)
+    assert (masked.beam_search(src, 1, 5, 1, end_id=2)[0] == out).all()
+    assert masked.beam_search(src, 1, 5, 3, end_id=2)[0].shape == (3, 5)

@@ -107,3 +107,16 @@ def test_encode_bad_arguments():
         encode_pairs([("9", "9")], v)
     with pytest.raises(TypeError, match="vocab must be an rnnbook.data.Vocab"):
         encode_pairs([("1+2", "3")], {"1": 0})
+
+
+def test_pre_padding_puts_the_padding_first():
+    pairs = [("16+75", "91"), ("1+2", "3")]
+    v = pair_vocab(pairs)
+    src, _ = encode_pairs(pairs, v, src_len=7, tgt_len=4, pad_source="start")
+    assert src[1, :4].tolist() == [PAD_ID] * 4 and decode_ids(src, v) == ["16+75", "1+2"]
+    rsrc, _ = encode_pairs(pairs, v, src_len=7, tgt_len=4, reverse_source=True)
+    assert ((src == PAD_ID) == (rsrc == PAD_ID)).all()     # the same padding positions as the reversed rows
+    both, _ = encode_pairs(pairs, v, src_len=7, tgt_len=4, pad_source="start", reverse_source=True)
+    assert decode_ids(both, v) == ["57+61", "2+1"] and (both[:, -2:] == PAD_ID).all()
+    with pytest.raises(ValueError, match="pad_source must be 'end' or 'start'"):
+        encode_pairs(pairs, v, pad_source="left")

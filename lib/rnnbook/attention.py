@@ -10,6 +10,11 @@ encoder states ``h_1 .. h_S``::
 (Luong et al., 2015, "dot" score.) All decoder steps are computed at once,
 because the queries are the decoder's hidden states, which do not depend on
 the contexts.
+
+An optional boolean ``mask`` ``(N, S)`` marks the encoder positions that may be
+attended to (``False`` for padding): masked scores are set to ``-inf`` before the
+softmax, so those positions get weight exactly 0 and no gradient. Without a
+mask every position is attended to.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ import numpy as np
 
 from ._checks import check_array, check_same_dtype
 
-__all__ = ["attention_forward", "attention_backward", "Attention"]
+__all__ = ["check_mask", "attention_forward", "attention_backward", "Attention"]
 
 
 def _check(hs_enc, hs_dec):
@@ -28,13 +33,26 @@ def _check(hs_enc, hs_dec):
     return hs_enc, hs_dec
 
 
-def attention_forward(hs_enc: np.ndarray, hs_dec: np.ndarray):
+def check_mask(mask, N: int, S: int):
+    """Check an attention mask: ``None``, or a boolean ``(N, S)`` array with at least one ``True`` per row."""
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape != (N, S):
+        raise ValueError(f"mask must be a boolean array of shape (N, S) = {(N, S)}, got {mask.dtype} {mask.shape}")
+    if not mask.any(axis=1).all():
+        raise ValueError("every row of mask needs at least one True position (something to attend to)")
+    return mask
+
+
+def attention_forward(hs_enc: np.ndarray, hs_dec: np.ndarray, mask: np.ndarray | None = None):
     """Attention weights and context vectors for every decoder step.
 
     Parameters
     ----------
     hs_enc: ``(N, S, H)``, the encoder's hidden states (keys and values).
     hs_dec: ``(N, T, H)``, the decoder's hidden states (queries).
+    mask: optional boolean ``(N, S)``; ``False`` positions (padding) get weight 0.
 
     Returns
     -------
@@ -42,7 +60,10 @@ def attention_forward(hs_enc: np.ndarray, hs_dec: np.ndarray):
     context: ``(N, T, H)``, ``weights @ hs_enc``.
     """
     hs_enc, hs_dec = _check(hs_enc, hs_dec)
+    mask = check_mask(mask, *hs_enc.shape[:2])
     scores = hs_dec @ hs_enc.transpose(0, 2, 1)             # (N, T, S)
+    if mask is not None:
+        scores = np.where(mask[:, None, :], scores, -np.inf)   # exp(-inf) = 0: no weight on padding
     scores -= scores.max(axis=-1, keepdims=True)
     weights = np.exp(scores)
     weights /= weights.sum(axis=-1, keepdims=True)
@@ -53,7 +74,9 @@ def attention_backward(dcontext: np.ndarray, weights: np.ndarray, hs_enc: np.nda
     """Gradients of :func:`attention_forward` with respect to ``hs_enc`` and ``hs_dec``.
 
     ``hs_enc`` gets gradient along two paths: as the *values* averaged into the
-    context (``weights^T @ dcontext``) and as the *keys* in the scores.
+    context (``weights^T @ dcontext``) and as the *keys* in the scores. A mask
+    needs no special case here: masked positions have weight 0, so the softmax's
+    backward pass gives their scores gradient 0.
 
     Returns
     -------
@@ -84,10 +107,11 @@ class Attention:
         self.weights = None
         self._cache = None
 
-    def forward(self, hs_enc: np.ndarray, hs_dec: np.ndarray) -> np.ndarray:
+    def forward(self, hs_enc: np.ndarray, hs_dec: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Context vectors ``(N, T, H)``; ``mask`` (optional, boolean ``(N, S)``): positions that may be attended to."""
         hs_enc, hs_dec = _check(hs_enc, hs_dec)
         check_same_dtype("hs_dec", hs_dec, hs_enc.dtype)
-        self.weights, context = attention_forward(hs_enc, hs_dec)
+        self.weights, context = attention_forward(hs_enc, hs_dec, mask)
         self._cache = (hs_enc, hs_dec)
         return context
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._checks import check_array, check_positive_int
 
-__all__ = ["greedy_decode", "beam_step", "beam_search"]
+__all__ = ["greedy_decode", "beam_step", "length_normalize", "beam_search"]
 
 
 def _check_common(state, start_id, max_len, end_id):
@@ -120,8 +120,21 @@ def beam_step(scores: np.ndarray, log_probs: np.ndarray, beam_width: int):
     return new_scores, order // V, order % V
 
 
+def length_normalize(scores: np.ndarray, lengths: np.ndarray, alpha: float) -> np.ndarray:
+    """Length-normalised scores ``scores / lengths ** alpha`` (``alpha=0``: the raw log-probabilities;
+    ``alpha=1``: the mean log-probability per token). A sum of log-probabilities falls with every token,
+    so without normalisation a search prefers short outputs; ``alpha`` between 0 and 1 trades the two."""
+    scores = check_array("scores", scores, kind="float")
+    lengths = np.asarray(lengths)
+    if lengths.shape != scores.shape or (lengths < 1).any():
+        raise ValueError(f"lengths must be positive counts of the shape of scores {scores.shape}, got {lengths.shape}")
+    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not alpha >= 0:
+        raise ValueError(f"alpha must be a number >= 0, got {alpha!r}")
+    return scores / lengths.astype(np.float64) ** alpha
+
+
 def beam_search(step: Callable, state: tuple, start_id: int, max_len: int, beam_width: int,
-                end_id: int | None = None, *, return_all: bool = False):
+                end_id: int | None = None, *, length_alpha: float = 0.0, return_all: bool = False):
     """Beam search over a step function, for a batch of ``N`` independent inputs at once.
 
     Keeps the ``beam_width`` most probable partial outputs (by total
@@ -139,6 +152,12 @@ def beam_search(step: Callable, state: tuple, start_id: int, max_len: int, beam_
     beam_width:
         ``K``, the number of hypotheses kept per input. Each decoding step
         costs ``K`` times the work of a greedy step.
+    length_alpha:
+        Length normalisation of the *final* choice (:func:`length_normalize`):
+        the beam is pruned by total log-probability as usual, and at the end the
+        ``K`` hypotheses are ranked by ``score / length ** length_alpha``, where
+        the length counts the generated tokens up to and including ``end_id``.
+        0 (the default) ranks by total log-probability.
     return_all:
         If true, also return all final hypotheses and their scores.
 
@@ -146,7 +165,8 @@ def beam_search(step: Callable, state: tuple, start_id: int, max_len: int, beam_
     -------
     ids: int64 ``(N, max_len)``, the best hypothesis of every input.
     scores: ``(N,)``, its total log-probability.
-    (with ``return_all``) all_ids ``(N, K, max_len)`` and all_scores ``(N, K)``, best first.
+    (with ``return_all``) all_ids ``(N, K, max_len)`` and all_scores ``(N, K)`` (total log-probabilities),
+    best first.
     """
     N = _check_common(state, start_id, max_len, end_id)
     K = check_positive_int("beam_width", beam_width)
@@ -156,6 +176,7 @@ def beam_search(step: Callable, state: tuple, start_id: int, max_len: int, beam_
     tokens = np.full((N, K), start_id, dtype=np.int64)
     hist = np.full((N, K, max_len), -1 if end_id is None else end_id, dtype=np.int64)
     done = np.zeros((N, K), dtype=bool)
+    lengths = np.zeros((N, K), dtype=np.int64)
     rows = np.arange(N)[:, None]
     for t in range(max_len):
         log_probs, state = step(tokens.reshape(-1), state)
@@ -166,12 +187,16 @@ def beam_search(step: Callable, state: tuple, start_id: int, max_len: int, beam_
         scores, parents, tokens = beam_step(scores, log_probs, K)
         hist = hist[rows, parents]
         hist[:, :, t] = tokens
+        lengths = lengths[rows, parents] + ~done[rows, parents]       # a finished hypothesis stops growing
         flat = (rows * K + parents).reshape(-1)
         state = tuple(s[flat] for s in state)
         if end_id is not None:
             done = done[rows, parents] | (tokens == end_id)
             if done.all():
                 break
+    if length_alpha:
+        order = np.argsort(-length_normalize(scores, lengths, length_alpha), axis=1, kind="stable")
+        hist, scores = hist[rows, order], np.take_along_axis(scores, order, axis=1)
     best = hist[:, 0]
     if return_all:
         return best, scores[:, 0].copy(), hist, scores

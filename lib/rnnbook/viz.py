@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = ["GATE_COLOURS", "GATE_NAMES", "CELL_STATE_COLOUR", "HIDDEN_COLOUR", "OUTPUT_COLOUR",
            "arrow", "node", "block", "draw_unrolled", "draw_lstm_cell", "plot_next_token_distributions",
-           "draw_stacked_lm", "draw_captioner", "GRU_GATE_COLOURS", "draw_lstm_backward", "draw_gru_cell"]
+           "draw_stacked_lm", "draw_captioner", "GRU_GATE_COLOURS", "draw_lstm_backward", "draw_gru_cell", "draw_encoder_decoder", "draw_attention_step"]
 
 #: Colour of each LSTM gate, keyed by its letter in the book's gate order f, i, g, o (the
 #: Okabe-Ito palette, which stays distinguishable for the common forms of colour blindness).
@@ -465,3 +465,98 @@ def draw_gru_cell(ax, *, show_shapes: bool = True):
         ax.text(6.0 + 1.4 * k, -0.5, name, ha="center", va="center", fontsize=SHAPE_FONT_SIZE,
                 color=GRU_GATE_COLOURS[g], fontweight="bold")
     return ax
+
+
+# ------------------------------------------------------------------------------------ chapter 5 (sequence to sequence)
+def draw_encoder_decoder(ax, source: Sequence[str], target: Sequence[str], *, peeky: bool = False):
+    """Draw an encoder–decoder on a matplotlib ``ax`` (chapter 5).
+
+    The encoder's LSTM steps read ``source`` (left); its last hidden state ``h`` is the decoder's initial
+    state; the decoder's steps read ``<s>`` and ``target`` and write ``target`` and ``</s>`` (right), each
+    through an output layer. With ``peeky``, ``h`` is also drawn feeding every decoder step's input and
+    every output layer (the peeky decoder). Returns ``ax``.
+    """
+    source, target = list(source), list(target)
+    if not source or not target:
+        raise ValueError("draw_encoder_decoder needs at least one source and one target token")
+    step, w, hgt = 1.5, 0.9, 0.6
+    S, T = len(source), len(target) + 1
+    x_dec = S * step + 1.2                                     # the first decoder step
+    ax.set_xlim(-1.3, x_dec + (T - 1) * step + 0.8)
+    ax.set_ylim(-2.1, 2.9)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    for s, tok in enumerate(source):
+        x = s * step
+        block(ax, (x, 0), "LSTM", width=w, height=hgt, fill="#EAF1F8")
+        ax.text(x, -1.6, tok, ha="center", va="center", fontsize=FONT_SIZE, family="monospace")
+        arrow(ax, (x, -1.35), (x, -hgt / 2))
+        arrow(ax, (x - step + w / 2 if s else -1.2, 0), (x - w / 2, 0))
+    ax.text((S - 1) * step / 2, 1.0, "encoder", ha="center", fontsize=FONT_SIZE, style="italic")
+    x_h = (S - 1) * step + w / 2
+    arrow(ax, (x_h, 0), (x_dec - w / 2, 0), "h", colour=CELL_STATE_COLOUR, width=2.5)
+    for t, tok in enumerate(["<s>"] + target):
+        x = x_dec + t * step
+        block(ax, (x, 0), "LSTM", width=w, height=hgt, fill="#FDF2E9")
+        block(ax, (x, 1.4), "Affine", width=w, height=0.5)
+        ax.text(x, -1.6, tok, ha="center", va="center", fontsize=FONT_SIZE, family="monospace")
+        arrow(ax, (x, -1.35), (x, -hgt / 2))
+        arrow(ax, (x, hgt / 2), (x, 1.15))
+        arrow(ax, (x, 1.65), (x, 2.2), colour=OUTPUT_COLOUR)
+        out = (target + ["</s>"])[t]
+        ax.text(x, 2.5, out, ha="center", va="center", fontsize=FONT_SIZE, family="monospace", color=OUTPUT_COLOUR)
+        if t:
+            arrow(ax, (x - step + w / 2, 0), (x - w / 2, 0))
+        if peeky:
+            arrow(ax, (x_h + 0.3, -0.9), (x - 0.2, -hgt / 2), colour=CELL_STATE_COLOUR, dashed=True, width=1.0)
+            arrow(ax, (x_h + 0.3, -0.9), (x - w / 2, 1.3), colour=CELL_STATE_COLOUR, dashed=True, width=1.0)
+    if peeky:
+        ax.plot([x_h, x_h + 0.3], [0, -0.9], color=CELL_STATE_COLOUR, lw=1.0, ls="--")
+        ax.text(x_h + 0.3, -1.15, "h (peek)", ha="center", va="top", fontsize=SHAPE_FONT_SIZE,
+                color=CELL_STATE_COLOUR)
+    ax.text(x_dec + (T - 1) * step / 2, -2.05, "decoder" + (" (peeky)" if peeky else ""), ha="center",
+            fontsize=FONT_SIZE, style="italic")
+    return ax
+
+
+def draw_attention_step(ax, source: Sequence[str], scores: Sequence[float], *, query: str = "$q_t$"):
+    """Draw one decoder step of dot-product attention on a matplotlib ``ax`` (chapter 5).
+
+    One column per source position ``s`` (its character and encoder state :math:`h_s`), with its score
+    :math:`e_{t,s} = q_t \\cdot h_s` and its weight :math:`a_{t,s}` (a bar, and the thickness of the arrow
+    into the weighted sum :math:`c_t = \\sum_s a_{t,s} h_s`). Returns ``ax`` and the weights.
+    """
+    from matplotlib.patches import Rectangle
+    source = list(source)
+    scores = np.asarray(scores, dtype=float)
+    if scores.shape != (len(source),) or not source:
+        raise ValueError(f"scores must have one entry per source token ({len(source)}), got shape {scores.shape}")
+    weights = np.exp(scores - np.nanmax(scores))
+    weights = weights / weights.sum()
+    step, S = 1.3, len(source)
+    ax.set_xlim(-1.6, (S - 1) * step + 2.6)
+    ax.set_ylim(-1.8, 5.1)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    x_q, x_c = (S - 1) * step + 1.9, (S - 1) * step / 2
+    block(ax, (x_q, 0), query, width=0.9, height=0.6, fill="#FDF2E9")
+    node(ax, (x_c, 4.3), "Σ")
+    arrow(ax, (x_c + 0.25, 4.3), (x_c + 0.95, 4.3), colour=OUTPUT_COLOUR)
+    for s, (tok, e, a) in enumerate(zip(source, scores, weights)):
+        x = s * step
+        block(ax, (x, 0), f"$h_{{{s + 1}}}$", width=0.9, height=0.6, fill="#EAF1F8")
+        ax.text(x, -1.3, tok, ha="center", va="center", fontsize=FONT_SIZE, family="monospace")
+        ax.text(x, 0.75, f"{e:+.1f}", ha="center", va="center", fontsize=SHAPE_FONT_SIZE)
+        ax.add_patch(Rectangle((x - 0.3, 1.1), 0.6, 1.6 * a, fc=OUTPUT_COLOUR, alpha=0.6, ec="none"))
+        ax.text(x, 1.0 + 1.6 * a + 0.35, f"{a:.2f}", ha="center", va="center", fontsize=SHAPE_FONT_SIZE,
+                color=OUTPUT_COLOUR)
+        arrow(ax, (x, 3.0), (x_c, 4.05), colour=HIDDEN_COLOUR, width=0.4 + 4 * a)
+    ax.text(-1.5, 0.75, "$e_{t,s}$", ha="left", va="center", fontsize=SHAPE_FONT_SIZE)
+    ax.text(-1.5, 1.6, "$a_{t,s}$", ha="left", va="center", fontsize=SHAPE_FONT_SIZE, color=OUTPUT_COLOUR)
+    ax.text(x_q, -1.3, "decoder state", ha="center", va="center", fontsize=SHAPE_FONT_SIZE)
+    ax.plot([x_q, x_q], [0.3, 0.75], color=HIDDEN_COLOUR, lw=LINE_WIDTH)
+    arrow(ax, (x_q, 0.75), ((S - 1) * step + 0.45, 0.75))
+    ax.text(x_q, 1.05, "$q_t \\cdot h_s$", ha="center", va="center", fontsize=SHAPE_FONT_SIZE)
+    ax.text(x_c + 1.05, 4.3, "$c_t = \\sum_s a_{t,s} h_s$", ha="left", va="center", fontsize=SHAPE_FONT_SIZE,
+            color=OUTPUT_COLOUR)
+    return ax, weights

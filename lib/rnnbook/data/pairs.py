@@ -63,7 +63,8 @@ def _check_vocab(vocab) -> None:
 
 
 def encode_pairs(pairs: Sequence[tuple[str, str]], vocab: Vocab, *, src_len: int | None = None,
-                 tgt_len: int | None = None, reverse_source: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                 tgt_len: int | None = None, reverse_source: bool = False,
+                 pad_source: str = "end") -> tuple[np.ndarray, np.ndarray]:
     """Encode string pairs as padded id arrays.
 
     Parameters
@@ -80,6 +81,11 @@ def encode_pairs(pairs: Sequence[tuple[str, str]], vocab: Vocab, *, src_len: int
         If true, reverse each padded source row along time, so the encoder
         reads the padding first and the first source character last
         (Sutskever et al., 2014).
+    pad_source:
+        Where the source's padding goes: ``"end"`` (after the characters, the
+        default) or ``"start"`` (before them, so the last character is read
+        right before the decoder starts). Reversing is applied after padding:
+        ``reverse_source=True`` with ``"end"`` puts the padding first.
 
     Returns
     -------
@@ -88,6 +94,8 @@ def encode_pairs(pairs: Sequence[tuple[str, str]], vocab: Vocab, *, src_len: int
     """
     pairs = check_pairs(pairs)
     _check_vocab(vocab)
+    if pad_source not in ("end", "start"):
+        raise ValueError(f"pad_source must be 'end' or 'start', got {pad_source!r}")
     longest_s = max(len(s) for s, _ in pairs)
     longest_t = max(len(t) for _, t in pairs)
     src_len = longest_s if src_len is None else src_len
@@ -102,7 +110,10 @@ def encode_pairs(pairs: Sequence[tuple[str, str]], vocab: Vocab, *, src_len: int
     tgt = np.full((N, tgt_len + 2), PAD_ID, dtype=np.int64)
     tgt[:, 0] = START_ID
     for k, (s, t) in enumerate(pairs):
-        src[k, :len(s)] = vocab.encode(s)
+        if pad_source == "end":
+            src[k, :len(s)] = vocab.encode(s)
+        else:
+            src[k, src_len - len(s):] = vocab.encode(s)
         tgt[k, 1:len(t) + 1] = vocab.encode(t)
         tgt[k, len(t) + 1] = END_ID
     if reverse_source:

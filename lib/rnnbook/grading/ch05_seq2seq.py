@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Exercise
+from .core import Exercise, Question
 
 
 def _lstm_weights(rng, D, H):
@@ -19,54 +19,6 @@ def _encoder_cases(rng):
     return cases
 
 
-class ToyDecoderStep:
-    """A small random recurrent decoder used as the step function of the greedy-decoding exercise.
-
-    ``step(tokens (B,), (h,)) -> (log_probs (B, V), (h_next,))``.
-    """
-
-    def __init__(self, rng, V, H):
-        self.V, self.H = V, H
-        self.E = rng.standard_normal((V, H)) * 1.5
-        self.Wh = rng.standard_normal((H, H)) / np.sqrt(H)
-        self.Wo = rng.standard_normal((H, V)) * 2.0
-
-    def __call__(self, tokens, state):
-        (h,) = state
-        h = np.tanh(self.E[tokens] + h @ self.Wh)
-        z = h @ self.Wo
-        z = z - z.max(axis=1, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=1, keepdims=True)), (h,)
-
-    def __repr__(self):
-        return f"ToyDecoderStep(V={self.V}, H={self.H})"
-
-
-def _free_run(step, h0, start_id, L):
-    tokens, state, out = np.full(h0.shape[0], start_id), (h0,), []
-    for _ in range(L):
-        lp, state = step(tokens, state)
-        tokens = lp.argmax(axis=1)
-        out.append(tokens)
-    return np.stack(out, axis=1)
-
-
-def _greedy_cases(rng):
-    cases = []
-    for N, V, H, L, with_end in [(1, 4, 3, 3, False), (3, 5, 4, 6, False), (6, 5, 4, 8, True), (8, 6, 5, 10, True)]:
-        step, h0 = ToyDecoderStep(rng, V, H), rng.standard_normal((N, H))
-        end = None
-        if with_end:
-            # an end token that the model emits in the middle of a row and then follows by other tokens,
-            # so that a loop which ignores end_id is caught
-            free = _free_run(step, h0, 1, L)
-            def tested(tok):
-                return sum(any(row[k] == tok and (row[k + 1:] != tok).any() for k in range(L - 1)) for row in free)
-            end = int(max(range(V), key=tested))
-        cases.append({"step": step, "state": (h0,), "start_id": 1, "max_len": L, "end_id": end})
-    return cases
-
-
 def _peek_cases(rng):
     return [{"xs": rng.standard_normal((N, T, D)), "h": rng.standard_normal((N, H))}
             for N, T, D, H in [(1, 2, 2, 3), (3, 4, 5, 2), (2, 6, 3, 7)]]
@@ -77,23 +29,50 @@ def _peek_back_cases(rng):
             for N, T, D, H in [(1, 2, 2, 3), (3, 4, 5, 2), (2, 6, 3, 7)]]
 
 
+def _mask(rng, N, S):
+    """A padding mask: True on the first L positions of each row (L from 1 to S), as for end-padded sources."""
+    lengths = rng.integers(1, S + 1, size=N)
+    lengths[0] = S                        # one row without padding
+    return np.arange(S)[None, :] < lengths[:, None]
+
+
 def _attention_cases(rng):
-    cases = [{"hs_enc": rng.standard_normal((N, S, H)), "hs_dec": rng.standard_normal((N, T, H))}
-             for N, S, T, H in [(1, 3, 1, 2), (2, 5, 4, 3), (3, 7, 6, 5)]]
-    cases.append({"hs_enc": rng.standard_normal((2, 4, 3)) * 30, "hs_dec": rng.standard_normal((2, 3, 3)) * 30})
+    cases = [{"hs_enc": rng.standard_normal((1, 3, 2)), "hs_dec": rng.standard_normal((1, 1, 2)), "mask": None}]
+    for N, S, T, H in [(2, 5, 4, 3), (3, 7, 6, 5)]:
+        cases.append({"hs_enc": rng.standard_normal((N, S, H)), "hs_dec": rng.standard_normal((N, T, H)),
+                      "mask": _mask(rng, N, S)})
+    cases.append({"hs_enc": rng.standard_normal((2, 4, 3)) * 30, "hs_dec": rng.standard_normal((2, 3, 3)) * 30,
+                  "mask": np.array([[True, True, True, False], [True, True, False, False]])})
     return cases
 
 
-def _beam_cases(rng):
+def _attention_backward_cases(rng):
+    from ..attention import attention_forward
     cases = []
-    for K, V, first in [(2, 3, False), (3, 5, True), (4, 6, False), (5, 8, True)]:
-        scores = -rng.random(K) * 5
-        if first:
-            scores[1:] = -np.inf          # the first step: only one live hypothesis
-        lp = rng.standard_normal((K, V)) * 2
-        lp = lp - np.log(np.exp(lp).sum(axis=1, keepdims=True))
-        cases.append({"scores": scores, "log_probs": lp, "beam_width": K})
-    cases.append({"scores": np.array([-0.5, -1.0]), "log_probs": np.log(np.full((2, 4), 0.25)), "beam_width": 3})
+    for N, S, T, H, masked in [(1, 3, 1, 2, False), (2, 5, 4, 3, True), (3, 7, 6, 5, True)]:
+        hs_enc, hs_dec = rng.standard_normal((N, S, H)), rng.standard_normal((N, T, H))
+        mask = _mask(rng, N, S) if masked else None
+        weights, _ = attention_forward(hs_enc, hs_dec, mask)
+        cases.append({"dcontext": rng.standard_normal((N, T, H)), "weights": weights, "hs_enc": hs_enc,
+                      "hs_dec": hs_dec})
+    return cases
+
+
+def _bidirectional_cases(rng):
+    cases = []
+    for N, S, V, D, H in [(1, 2, 4, 2, 3), (3, 5, 6, 3, 4), (2, 6, 7, 4, 2)]:
+        fwd, bwd = _lstm_weights(rng, D, H), _lstm_weights(rng, D, H)
+        cases.append({"src": rng.integers(0, V, size=(N, S)), "E": rng.standard_normal((V, D)),
+                      **{k + "_f": v for k, v in fwd.items()}, **{k + "_b": v for k, v in bwd.items()}})
+    return cases
+
+
+def _additive_cases(rng):
+    cases = []
+    for N, S, T, H, A in [(1, 3, 1, 2, 2), (2, 5, 4, 3, 4), (3, 4, 6, 5, 3)]:
+        cases.append({"hs_enc": rng.standard_normal((N, S, H)), "hs_dec": rng.standard_normal((N, T, H)),
+                      "W1": rng.standard_normal((H, A)), "W2": rng.standard_normal((H, A)),
+                      "v": rng.standard_normal(A)})
     return cases
 
 
@@ -103,12 +82,6 @@ EXERCISES = [
         library="rnnbook.models.seq2seq.encoder_forward",
         hint="Look up E[src[:, t]] for each time step t, run lstm_step_forward from zero h and c (the cell "
              "state must be carried too), and return only the last hidden state h, not c and not all states."),
-    Exercise(
-        name="greedy_decode", points=2, cases=_greedy_cases, outputs=("ids",), axes={"ids": ("row", "time")},
-        library="rnnbook.decode.greedy_decode",
-        hint="Feed start_id at the first step, then feed each step's argmax back in (not the start token again), "
-             "and carry the new state. Once a row has produced end_id, every later token of that row must be "
-             "end_id; with end_id=None, fill all max_len columns."),
     Exercise(
         name="peek_concat", points=1, cases=_peek_cases, outputs=("out",), axes={"out": ("row", "time", "unit")},
         library="rnnbook.models.seq2seq.peek_concat",
@@ -124,14 +97,53 @@ EXERCISES = [
         name="attention_forward", points=2, cases=_attention_cases, outputs=("weights", "context"),
         axes={"weights": ("row", "decoder step", "source position"), "context": ("row", "decoder step", "unit")},
         library="rnnbook.attention.attention_forward",
-        hint="scores = hs_dec @ hs_enc.transpose(0, 2, 1) has shape (N, T, S); the softmax runs over the LAST "
-             "axis (source positions), minus its maximum for stability (one case has large scores); "
-             "context = weights @ hs_enc."),
+        nudge="Padding positions (mask False) must get weight exactly 0 and the other weights of a row must still "
+              "sum to 1: change the scores before the softmax, not the weights after it.",
+        hint="scores = hs_dec @ hs_enc.transpose(0, 2, 1) has shape (N, T, S); where mask is False set the score "
+             "to -inf (np.where(mask[:, None, :], scores, -np.inf)); the softmax runs over the LAST axis (source "
+             "positions), minus its maximum for stability (one case has large scores); context = weights @ hs_enc. "
+             "With mask=None nothing is masked."),
     Exercise(
-        name="beam_step", points=2, cases=_beam_cases, outputs=("new_scores", "parents", "tokens"),
-        axes={"new_scores": ("rank",), "parents": ("rank",), "tokens": ("rank",)},
-        library="rnnbook.decode.beam_step",
-        hint="Add scores[:, None] to log_probs, flatten the (K, V) candidates, sort them by decreasing score with "
-             "a STABLE sort (np.argsort(-flat, kind='stable')), keep beam_width; parent = index // V, "
-             "token = index % V."),
+        name="attention_backward", points=3, cases=_attention_backward_cases, outputs=("dhs_enc", "dhs_dec"),
+        axes={"dhs_enc": ("row", "source position", "unit"), "dhs_dec": ("row", "decoder step", "unit")},
+        library="rnnbook.attention.attention_backward",
+        nudge="Go backwards through context = weights @ hs_enc, then the softmax, then scores = hs_dec @ hs_enc^T. "
+              "hs_enc is used twice (as values and as keys), so its gradient has two terms.",
+        hint="dweights = dcontext @ hs_enc^T; the softmax's Jacobian-vector product row by row: dscores = "
+             "weights * (dweights - (dweights * weights).sum(-1, keepdims=True)); dhs_dec = dscores @ hs_enc; "
+             "dhs_enc = weights^T @ dcontext + dscores^T @ hs_dec (transpose the last two axes). Masked positions "
+             "need no special case: their weight is 0."),
+    Exercise(
+        name="bidirectional_encoder_forward", points=2, cases=_bidirectional_cases, outputs=("h",),
+        axes={"h": ("row", "unit")},
+        nudge="Run two independent LSTMs over the same embedded source, one from the first character to the last "
+              "and one from the last to the first, each from zero states.",
+        hint="Forward: t = 0 .. S-1 with the _f weights; backward: t = S-1 .. 0 with the _b weights (both from zero "
+             "h and c, with lstm_step_forward on E[src[:, t]]). Return np.concatenate([h_forward, h_backward], "
+             "axis=1): the forward state first, each the LAST state of its own direction."),
+    Exercise(
+        name="additive_scores", points=2, cases=_additive_cases, outputs=("scores",),
+        axes={"scores": ("row", "decoder step", "source position")},
+        nudge="Every (decoder step t, source position s) pair gets its own tanh layer input W1 q_t + W2 h_s; "
+              "broadcasting over a new axis computes all of them at once.",
+        hint="a = hs_dec @ W1 (N, T, A) and b = hs_enc @ W2 (N, S, A); scores = np.tanh(a[:, :, None, :] + "
+             "b[:, None, :, :]) @ v, shape (N, T, S). q_t goes through W1, h_s through W2."),
+    Question(
+        name="q_masked_weight", points=1, kind="number",
+        prompt="the weight that masked dot-product attention gives to source position 1 of a 6-position source "
+               "whose last 2 positions are padding, when all 6 scores are equal",
+        explanation="The 2 padding scores become -inf and get weight 0; the 4 remaining equal scores share the "
+                    "weight equally: exp(e) / (4 exp(e)) = 1/4 = 0.25 each."),
+    Question(
+        name="q_peeky_affine_shape", points=1, kind="shape",
+        prompt="the shape of the output layer's weight W of a peeky decoder with H = 128 hidden units and a "
+               "vocabulary of V = 14 characters",
+        explanation="The output layer reads [h_t; h], the decoder's state next to the encoder's summary, so its "
+                    "input has 2H = 256 numbers: W is (256, 14)."),
+    Question(
+        name="q_beam_candidates", points=1, kind="number",
+        prompt="how many candidate continuations a beam of width K = 5 ranks at each decoding step, per input, "
+               "for a vocabulary of V = 14",
+        explanation="Each of the K hypotheses is extended by each of the V tokens: K V = 5 x 14 = 70 candidates, of "
+                    "which the best 5 are kept."),
 ]

@@ -170,7 +170,10 @@ class PeekyDecoder(Decoder):
 
 class AttentionDecoder:
     """LSTM decoder (initial state: the encoder's last state) whose output layer also reads an attention
-    context over all encoder states: ``logits = [context_t, h_t] @ W + b``."""
+    context over all encoder states: ``logits = [context_t, h_t] @ W + b``.
+
+    ``mask`` (optional, boolean ``(N, S)``, in ``forward`` and ``start_state``): the encoder positions that
+    may be attended to; ``None`` attends to all of them."""
 
     def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, *, rng=None, dtype=np.float32):
         rng = init_rng(rng)
@@ -181,9 +184,9 @@ class AttentionDecoder:
         self.params, self.grads = collect(self.embed, self.lstm, self.affine)
         self.H = hidden_size
 
-    def forward(self, ids, hs_enc):
+    def forward(self, ids, hs_enc, mask=None):
         hs = self.lstm.forward(self.embed.forward(ids), h0=hs_enc[:, -1])
-        context = self.attention.forward(hs_enc, hs)
+        context = self.attention.forward(hs_enc, hs, mask)
         return self.affine.forward(np.concatenate([context, hs], axis=-1))
 
     def backward(self, dlogits):
@@ -195,17 +198,19 @@ class AttentionDecoder:
         dhs_enc[:, -1] += self.lstm.dh0
         return dhs_enc
 
-    def start_state(self, hs_enc):
+    def start_state(self, hs_enc, mask=None):
+        """``(h, c, hs_enc)``, plus the mask when there is one (every state array has the batch on axis 0)."""
         h = hs_enc[:, -1]
-        return (h, np.zeros_like(h), hs_enc)
+        return (h, np.zeros_like(h), hs_enc) + (() if mask is None else (mask,))
 
     def step(self, tokens, state):
-        h, c, hs_enc = state
+        h, c, hs_enc = state[:3]
+        mask = state[3] if len(state) > 3 else None
         Wx, Wh, b = self.lstm.params
         h, c = lstm_step_forward(self.embed.params[0][tokens], h, c, Wx, Wh, b)
-        _, context = attention_forward(hs_enc, h[:, None, :])
+        _, context = attention_forward(hs_enc, h[:, None, :], mask)
         W, bo = self.affine.params
-        return log_softmax(np.concatenate([context[:, 0], h], axis=1) @ W + bo), (h, c, hs_enc)
+        return log_softmax(np.concatenate([context[:, 0], h], axis=1) @ W + bo), (h, c) + tuple(state[2:])
 
 
 # -------------------------------------------------------------------------------------------------------- models
@@ -224,9 +229,12 @@ class Decoding:
         """Greedy decoding of a batch of ``inputs`` -> ids ``(N, max_len)``."""
         return greedy_decode(self.step, self.start_state(inputs), start_id, max_len, end_id)
 
-    def beam_search(self, inputs, start_id: int, max_len: int, beam_width: int, end_id: int | None = None):
-        """Beam-search decoding of a batch of ``inputs`` -> ``(ids (N, max_len), scores (N,))``."""
-        return beam_search(self.step, self.start_state(inputs), start_id, max_len, beam_width, end_id)
+    def beam_search(self, inputs, start_id: int, max_len: int, beam_width: int, end_id: int | None = None, *,
+                    length_alpha: float = 0.0):
+        """Beam-search decoding of a batch of ``inputs`` -> ``(ids (N, max_len), scores (N,))``
+        (``length_alpha``: length normalisation of the final choice, see :func:`rnnbook.decode.beam_search`)."""
+        return beam_search(self.step, self.start_state(inputs), start_id, max_len, beam_width, end_id,
+                           length_alpha=length_alpha)
 
 
 class Seq2Seq(Decoding):
@@ -292,16 +300,38 @@ class PeekySeq2Seq(Seq2Seq):
 
 
 class AttentionSeq2Seq(Seq2Seq):
-    """:class:`Seq2Seq` with an :class:`AttentionDecoder` that reads all encoder states."""
+    """:class:`Seq2Seq` with an :class:`AttentionDecoder` that reads all encoder states.
+
+    With ``mask_padding=True`` (the default) the source positions holding ``pad_id`` get attention
+    weight 0; ``mask_padding=False`` attends to every position, padding included. The other parameters
+    are those of :class:`Seq2Seq`.
+    """
 
     decoder_class = AttentionDecoder
+
+    def __init__(self, vocab_size: int, embed_size: int = 16, hidden_size: int = 64, *, pad_id: int = 0,
+                 mask_padding: bool = True, rng=None, dtype=np.float32):
+        super().__init__(vocab_size, embed_size, hidden_size, pad_id=pad_id, rng=rng, dtype=dtype)
+        self.mask_padding = bool(mask_padding)
 
     def _encode(self, src):
         self.encoder.forward(src)
         return self.encoder.hs
 
+    def _mask(self, src):
+        return (src != self.pad_id) if self.mask_padding else None
+
+    def forward(self, src: np.ndarray, tgt: np.ndarray) -> float:
+        src, tgt = self._check(src, tgt)
+        logits = self.decoder.forward(tgt[:, :-1], self._encode(src), self._mask(src))
+        return self.loss_layer.forward(logits, tgt[:, 1:])
+
     def backward(self) -> None:
         self.encoder.backward(dhs=self.decoder.backward(self.loss_layer.backward()))
+
+    def start_state(self, src):
+        src = check_ids("src", src, self.vocab_size, ndim=2)
+        return self.decoder.start_state(self._encode(src), self._mask(src))
 
     def attention_weights(self, src, tgt) -> np.ndarray:
         """Attention weights ``(N, T, S)`` when the decoder reads ``tgt[:, :-1]`` (e.g. ``<s>`` + its own output)."""
