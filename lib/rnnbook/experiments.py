@@ -95,8 +95,8 @@ def train_memory_task(task: str, cell: str, T: int, seed: int, *, hidden_size: i
     Returns
     -------
     dict with ``accuracy`` (test accuracy; chance is ``1 / n_symbols``),
-    ``losses`` (training loss per step), ``curve`` (``(steps done, validation
-    accuracy)`` pairs) and ``steps`` (updates done), plus ``model`` if ``return_model``.
+    ``losses`` (training loss per step), ``curve`` (pairs of the updates done and
+    the validation accuracy) and ``steps`` (updates done), plus ``model`` if ``return_model``.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
