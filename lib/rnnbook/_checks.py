@@ -14,7 +14,7 @@ import numpy as np
 from .backend import is_cupy_array
 
 __all__ = ["as_array", "check_array", "check_ids", "check_same_dtype", "check_positive_int", "check_min_int",
-           "check_id",            "check_gate_weights"]
+           "check_id", "check_gate_weights", "saved_by_forward"]
 
 
 def check_positive_int(name: str, value) -> int:
@@ -162,3 +162,11 @@ def check_gate_weights(Wx, Wh, b, D: int, source: str, gates: str):
                      kind="float")
     b = check_array("b", b, shape=((kH, f"{k}H from Wx"),), kind="float")
     return Wx, Wh, b, H
+
+
+def saved_by_forward(layer, saved):
+    """Return ``saved``, what ``layer.forward`` kept for the backward pass; raise a clear ``RuntimeError``
+    if it is ``None`` (``backward`` called before ``forward``)."""
+    if saved is None:
+        raise RuntimeError(f"{type(layer).__name__}.backward called before forward")
+    return saved

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_array, check_positive_int, check_same_dtype
-from .backend import array_module
+from .backend import array_module, require_cpu
 from .layers import init_rng
 
 
@@ -25,15 +25,27 @@ def init_weights(rng, D: int, H: int, blocks: int, dtype):
     return Wx, Wh, np.zeros(blocks * H, dtype=dtype)
 
 
-def init_layer(layer, input_size: int, hidden_size: int, blocks: int, stateful: bool, rng, dtype) -> None:
-    """Set up a one-state time layer (:class:`~rnnbook.rnn.TimeRNN`, :class:`~rnnbook.gru.TimeGRU`):
-    ``params`` ``[Wx, Wh, b]`` from :func:`init_weights`, zero ``grads``, no carried state yet."""
-    D = check_positive_int("input_size", input_size)
-    H = check_positive_int("hidden_size", hidden_size)
-    layer.params = list(init_weights(init_rng(rng), D, H, blocks, dtype))
-    layer.grads = [np.zeros_like(p) for p in layer.params]
-    layer.stateful = stateful
-    layer.h = layer.dh0 = layer._cache = None
+class OneStateTimeLayer:
+    """What :class:`~rnnbook.rnn.TimeRNN` and :class:`~rnnbook.gru.TimeGRU` share: construction
+    (``params`` ``[Wx, Wh, b]`` from :func:`init_weights` with ``blocks`` gate blocks, zero ``grads``, no
+    carried state yet; NumPy only, so building one after ``rnnbook.use_gpu()`` raises ``RuntimeError``) and
+    :meth:`reset_state`. Subclasses set ``blocks`` and write ``forward`` and ``backward``."""
+
+    blocks = 1
+
+    def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
+                 dtype=np.float32):
+        require_cpu(type(self).__name__)            # NumPy only: refuse clearly under rnnbook.use_gpu()
+        D = check_positive_int("input_size", input_size)
+        H = check_positive_int("hidden_size", hidden_size)
+        self.params = list(init_weights(init_rng(rng), D, H, self.blocks, dtype))
+        self.grads = [np.zeros_like(p) for p in self.params]
+        self.stateful = stateful
+        self.h = self.dh0 = self._cache = None
+
+    def reset_state(self) -> None:
+        """Forget the carried hidden state (start the next sequence from zeros)."""
+        self.h = None
 
 
 def check_layer_input(xs, Wx):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_same_dtype
+from ._checks import check_array, check_same_dtype, saved_by_forward
 
 __all__ = ["check_mask", "attention_forward", "attention_backward", "Attention"]
 
@@ -117,6 +117,5 @@ class Attention:
 
     def backward(self, dcontext: np.ndarray):
         """Return ``(dhs_enc, dhs_dec)``."""
-        if self._cache is None:
-            raise RuntimeError("Attention.backward called before forward")
+        saved_by_forward(self, self._cache)
         return attention_backward(dcontext, self.weights, *self._cache)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_min_int, check_positive_int, check_same_dtype
+from ._checks import check_array, check_min_int, check_positive_int, check_same_dtype, saved_by_forward
 from .layers import init_rng
 
 __all__ = ["conv_output_size", "im2col", "col2im", "conv_forward", "conv_backward", "maxpool_forward",
@@ -351,9 +351,7 @@ class Conv2D:
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         """Return ``dL/dx`` (``None`` if ``input_grad`` is false) and store ``dL/dW``, ``dL/db``."""
-        if self._cache is None:
-            raise RuntimeError("Conv2D.backward called before forward")
-        cols_t, x_shape = self._cache
+        cols_t, x_shape = saved_by_forward(self, self._cache)
         W = self.params[0]
         N = x_shape[0]
         OH = conv_output_size(x_shape[2], W.shape[2], self.stride, self.pad)
@@ -382,46 +380,41 @@ class MaxPool2D:
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        if self._cache is None:
-            raise RuntimeError("MaxPool2D.backward called before forward")
-        masks, x_shape, out_shape = self._cache
+        masks, x_shape, out_shape = saved_by_forward(self, self._cache)
         dout = check_array("dout", dout, shape=tuple(zip(out_shape, ("N", "C", "OH", "OW"))), kind="float")
         return _maxpool_backward_masks(dout, masks, x_shape, self.pool, self.stride)
 
 
-class ReLU:
-    """``max(x, 0)`` elementwise; its gradient passes where ``x > 0``."""
+class _NoParams:
+    """Base of the layers without parameters: empty ``params`` and ``grads``, and ``_saved``, what
+    ``forward`` keeps for ``backward``."""
 
     def __init__(self):
         self.params, self.grads = [], []
-        self._mask = None
+        self._saved = None
+
+
+class ReLU(_NoParams):
+    """``max(x, 0)`` elementwise; its gradient passes where ``x > 0``."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = check_array("x", x, kind="float")
-        self._mask = x > 0
+        self._saved = x > 0
         return np.maximum(x, 0, dtype=x.dtype)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        if self._mask is None:
-            raise RuntimeError("ReLU.backward called before forward")
-        return dout * self._mask
+        return dout * saved_by_forward(self, self._saved)
 
 
-class Flatten:
+class Flatten(_NoParams):
     """``(N, ...) -> (N, prod(...))``, and back in ``backward``."""
-
-    def __init__(self):
-        self.params, self.grads = [], []
-        self._shape = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = check_array("x", x, kind="float")
         if x.ndim < 2:
             raise ValueError(f"x must have a batch axis and at least one more, got shape {x.shape}")
-        self._shape = x.shape
+        self._saved = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        if self._shape is None:
-            raise RuntimeError("Flatten.backward called before forward")
-        return dout.reshape(self._shape)
+        return dout.reshape(saved_by_forward(self, self._saved))

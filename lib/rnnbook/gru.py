@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_gate_weights
-from ._timemajor import check_layer_input, init_layer, initial_state, input_gradient, project_inputs
-from .backend import require_cpu
+from ._checks import check_array, check_gate_weights, saved_by_forward
+from ._timemajor import OneStateTimeLayer, check_layer_input, initial_state, input_gradient, project_inputs
 
 __all__ = ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward", "TimeGRU"]
 
@@ -169,7 +168,7 @@ def gru_backward(dhs, xs, h0, Wx, Wh, b, dh_last=None):
     return _backward_time_major(dhs.transpose(1, 0, 2), xs, h0, hs_t, gates_t, Wx, Wh, dh_last)
 
 
-class TimeGRU:
+class TimeGRU(OneStateTimeLayer):
     """A GRU layer unrolled over a whole ``(N, T, D)`` block (NumPy only: building it after
     ``rnnbook.use_gpu()`` raises ``RuntimeError``; only :class:`~rnnbook.lstm.TimeLSTM` runs on the GPU).
 
@@ -178,14 +177,7 @@ class TimeGRU:
     ``backward(dhs)``, ``h``, ``dh0``, ``reset_state()``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
-                 dtype=np.float32):
-        require_cpu("TimeGRU")                      # NumPy only: refuse clearly under rnnbook.use_gpu()
-        init_layer(self, input_size, hidden_size, 3, stateful, rng, dtype)
-
-    def reset_state(self) -> None:
-        """Forget the carried hidden state."""
-        self.h = None
+    blocks = 3
 
     def forward(self, xs: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
         """Return all hidden states ``(N, T, H)`` for inputs ``xs`` ``(N, T, D)``."""
@@ -199,9 +191,7 @@ class TimeGRU:
 
     def backward(self, dhs: np.ndarray, dh_last: np.ndarray | None = None) -> np.ndarray:
         """Return ``dL/dxs`` and store the weight gradients in ``grads``."""
-        if self._cache is None:
-            raise RuntimeError("TimeGRU.backward called before forward")
-        xs, h0, hs_t, gates_t = self._cache
+        xs, h0, hs_t, gates_t = saved_by_forward(self, self._cache)
         T, N, H = hs_t.shape
         dhs = check_array("dhs", dhs, shape=((N, "batch size N"), (T, "time steps T"), (H, "hidden size H")),
                           kind="float")

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_ids, check_positive_int, check_same_dtype
+from ._checks import check_array, check_ids, check_positive_int, check_same_dtype, saved_by_forward
 from .backend import array_module, is_cupy, scatter_add, to_device
 
 __all__ = ["Affine", "TiedAffine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "init_rng", "collect"]
@@ -117,8 +117,7 @@ class Affine:
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Return ``dL/dx`` and store ``dL/dW``, ``dL/db`` in ``grads``."""
-        if self._x is None:
-            raise RuntimeError("Affine.backward called before forward")
+        saved_by_forward(self, self._x)
         W, _ = self.params
         x2 = self._x.reshape(-1, W.shape[0])
         d2 = dout.reshape(-1, W.shape[1])
@@ -165,8 +164,7 @@ class TiedAffine:
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Return ``dL/dx``; store ``dL/db`` and keep ``dL/dE`` for :meth:`add_to_embedding`."""
-        if self._x is None:
-            raise RuntimeError("TiedAffine.backward called before forward")
+        saved_by_forward(self, self._x)
         E = self.embedding.params[0]
         x2 = self._x.reshape(-1, E.shape[1])
         d2 = dout.reshape(-1, E.shape[0])
@@ -212,8 +210,7 @@ class Embedding:
         why ``np.add.at`` (unbuffered) is used instead of ``dW[ids] += dout``.
         Token ids have no gradient, so nothing is returned.
         """
-        if self._ids is None:
-            raise RuntimeError("Embedding.backward called before forward")
+        saved_by_forward(self, self._ids)
         dW = self.grads[0]
         dW[...] = 0
         scatter_add(dW, self._ids.reshape(-1), dout.reshape(-1, dW.shape[1]))   # np.add.at (cupyx on the GPU)
@@ -274,9 +271,7 @@ class SoftmaxCrossEntropy:
         return loss
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
-        if self._cache is None:
-            raise RuntimeError("SoftmaxCrossEntropy.backward called before forward")
-        p, t, mask, count, shape = self._cache
+        p, t, mask, count, shape = saved_by_forward(self, self._cache)
         scale = (mask * (dout / count)).astype(p.dtype)           # 0 at padding, dout / count elsewhere
         rows = array_module(p).arange(t.size)
         dx = p * scale[:, None]                                   # (p - onehot) * scale, in one pass ...

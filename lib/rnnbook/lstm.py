@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_gate_weights, check_positive_int
+from ._checks import check_array, check_gate_weights, check_positive_int, saved_by_forward
 from .backend import array_module, lstm_kernels, to_device
 from ._timemajor import check_layer_input, init_weights, initial_state, input_gradient, project_inputs
 from .layers import init_rng
@@ -435,9 +435,7 @@ class TimeLSTM:
     def backward(self, dhs: np.ndarray, dh_last: np.ndarray | None = None,
                  dc_last: np.ndarray | None = None) -> np.ndarray:
         """Return ``dL/dxs`` and store the weight gradients in ``grads``."""
-        if self._cache is None:
-            raise RuntimeError("TimeLSTM.backward called before forward")
-        xs, hs, cs, tcs, acts = self._cache
+        xs, hs, cs, tcs, acts = saved_by_forward(self, self._cache)
         T, N, H = tcs.shape
         dhs = check_array("dhs", dhs, shape=((N, "batch size N"), (T, "time steps T"), (H, "hidden size H")),
                           kind="float")

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array
-from ._timemajor import check_layer_input, init_layer, initial_state, input_gradient, project_inputs
-from .backend import require_cpu
+from ._checks import check_array, saved_by_forward
+from ._timemajor import OneStateTimeLayer, check_layer_input, initial_state, input_gradient, project_inputs
 
 __all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward", "TimeRNN"]
 
@@ -149,7 +148,7 @@ def rnn_backward(dhs, xs, h0, hs, Wx, Wh, dh_last=None):
     return dxs, dh, dWx, dWh, db
 
 
-class TimeRNN:
+class TimeRNN(OneStateTimeLayer):
     """A vanilla RNN layer unrolled over a whole ``(N, T, D)`` block (NumPy only: building it after
     ``rnnbook.use_gpu()`` raises ``RuntimeError``; only :class:`~rnnbook.lstm.TimeLSTM` runs on the GPU).
 
@@ -172,14 +171,7 @@ class TimeRNN:
     dh0: the gradient with respect to the initial state after ``backward``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
-                 dtype=np.float32):
-        require_cpu("TimeRNN")                      # NumPy only: refuse clearly under rnnbook.use_gpu()
-        init_layer(self, input_size, hidden_size, 1, stateful, rng, dtype)
-
-    def reset_state(self) -> None:
-        """Forget the carried hidden state (start the next sequence from zeros)."""
-        self.h = None
+    blocks = 1
 
     def forward(self, xs: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
         """Return all hidden states ``(N, T, H)`` for inputs ``xs`` ``(N, T, D)``.
@@ -197,9 +189,7 @@ class TimeRNN:
 
     def backward(self, dhs: np.ndarray, dh_last: np.ndarray | None = None) -> np.ndarray:
         """Return ``dL/dxs`` and store the weight gradients in ``grads``."""
-        if self._cache is None:
-            raise RuntimeError("TimeRNN.backward called before forward")
-        xs, h0, hs = self._cache
+        xs, h0, hs = saved_by_forward(self, self._cache)
         dxs, dh0, dWx, dWh, db = rnn_backward(dhs, xs, h0, hs, self.params[0], self.params[1], dh_last)
         self.grads[0][...] = dWx
         self.grads[1][...] = dWh

@@ -35,7 +35,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .._checks import check_positive_int
-from .vocab import Vocab, check_vocab
+from .vocab import Vocab, check_vocab, decode_sequences
 
 __all__ = ["PAD", "START", "END", "PAD_ID", "START_ID", "END_ID", "DIGIT_WORDS", "COLOURS", "SHAPES", "SIZES",
            "HELD_OUT", "CaptionSet", "digit_pools", "digit_captions", "shape_captions", "render_shape",
@@ -325,22 +325,7 @@ def encode_captions(captions: Sequence[str], vocab: Vocab, max_len: int | None =
 def decode_captions(ids, vocab: Vocab) -> list[str]:
     """Rows of ids -> caption strings: stop at ``<end>``, skip ``<pad>`` and ``<start>``."""
     _check_vocab(vocab)
-    ids = np.asarray(ids)
-    if ids.dtype.kind not in "iu" or ids.ndim not in (1, 2):
-        raise ValueError(f"ids must be an integer array of shape (N, L) or (L,), got {ids.dtype} {ids.shape}")
-    out = []
-    for row in (ids[None] if ids.ndim == 1 else ids):
-        words = []
-        for i in row.tolist():
-            if i == END_ID:
-                break
-            if i in (PAD_ID, START_ID):
-                continue
-            if not 0 <= i < len(vocab):
-                raise ValueError(f"id {i} is outside the vocabulary [0, {len(vocab)})")
-            words.append(vocab.itos[i])
-        out.append(" ".join(words))
-    return out
+    return decode_sequences(ids, vocab, " ", pad_id=PAD_ID, start_id=START_ID, end_id=END_ID)
 
 
 # ------------------------------------------------------------------------------------------------ scoring

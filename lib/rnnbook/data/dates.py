@@ -23,21 +23,29 @@ def _ordinal(d: int) -> str:
     return f"{d}{suffix}"
 
 
-#: Format name -> function of a ``datetime.date`` returning the human-written string.
+#: Format name -> template, filled by :func:`format_date` with the fields of :func:`_fields`.
 DATE_FORMATS = {
-    "month_day_year": lambda t: f"{MONTHS[t.month - 1]} {t.day}, {t.year}",
-    "weekday_month_day_year": lambda t: f"{WEEKDAYS[t.weekday()]}, {MONTHS[t.month - 1]} {t.day}, {t.year}",
-    "mon_day_year": lambda t: f"{MONTHS[t.month - 1][:3]} {t.day}, {t.year}",
-    "day_month_year": lambda t: f"{t.day} {MONTHS[t.month - 1]} {t.year}",
-    "day_mon_year": lambda t: f"{t.day} {MONTHS[t.month - 1][:3]} {t.year}",
-    "wkd_day_mon_year": lambda t: f"{WEEKDAYS[t.weekday()][:3]} {t.day} {MONTHS[t.month - 1][:3]} {t.year}",
-    "ordinal": lambda t: f"the {_ordinal(t.day)} of {MONTHS[t.month - 1]}, {t.year}",
-    "lower_month_day_year": lambda t: f"{MONTHS[t.month - 1].lower()} {t.day} {t.year}",
-    "upper_day_mon_year": lambda t: f"{t.day:02d} {MONTHS[t.month - 1][:3].upper()} {t.year}",
-    "us_slash": lambda t: f"{t.month}/{t.day}/{t.year}",
-    "us_slash_padded": lambda t: f"{t.month:02d}/{t.day:02d}/{t.year}",
-    "eu_dots": lambda t: f"{t.day:02d}.{t.month:02d}.{t.year}",
+    "month_day_year": "{Month} {day}, {year}",
+    "weekday_month_day_year": "{Weekday}, {Month} {day}, {year}",
+    "mon_day_year": "{Mon} {day}, {year}",
+    "day_month_year": "{day} {Month} {year}",
+    "day_mon_year": "{day} {Mon} {year}",
+    "wkd_day_mon_year": "{Wkd} {day} {Mon} {year}",
+    "ordinal": "the {nth} of {Month}, {year}",
+    "lower_month_day_year": "{month_lower} {day} {year}",
+    "upper_day_mon_year": "{day:02d} {MON} {year}",
+    "us_slash": "{month}/{day}/{year}",
+    "us_slash_padded": "{month:02d}/{day:02d}/{year}",
+    "eu_dots": "{day:02d}.{month:02d}.{year}",
 }
+
+
+def _fields(t: datetime.date) -> dict:
+    """The named pieces a template of :data:`DATE_FORMATS` can use."""
+    month, weekday = MONTHS[t.month - 1], WEEKDAYS[t.weekday()]
+    return {"year": t.year, "month": t.month, "day": t.day, "nth": _ordinal(t.day), "Month": month,
+            "Mon": month[:3], "MON": month[:3].upper(), "month_lower": month.lower(), "Weekday": weekday,
+            "Wkd": weekday[:3]}
 
 
 def format_date(date: datetime.date, fmt: str) -> str:
@@ -46,7 +54,7 @@ def format_date(date: datetime.date, fmt: str) -> str:
         raise ValueError(f"unknown date format {fmt!r}; the formats are: {', '.join(DATE_FORMATS)}")
     if not isinstance(date, datetime.date):
         raise TypeError(f"date must be a datetime.date, got {type(date).__name__}")
-    return DATE_FORMATS[fmt](date)
+    return DATE_FORMATS[fmt].format(**_fields(date))
 
 
 def date_pairs(n: int, *, seed: int = 0, first_year: int = 1950, last_year: int = 2049,
@@ -96,7 +104,7 @@ def date_pairs(n: int, *, seed: int = 0, first_year: int = 1950, last_year: int 
     out = []
     while len(out) < n:
         date = datetime.date.fromordinal(start + rng.randrange(days))
-        src = DATE_FORMATS[rng.choice(formats)](date)
+        src = format_date(date, rng.choice(formats))
         if src in seen:
             continue
         seen.add(src)

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .vocab import Vocab, check_vocab
+from .vocab import Vocab, check_vocab, decode_sequences
 
 __all__ = ["PAD", "START", "END", "PAD_ID", "START_ID", "END_ID", "pair_vocab", "encode_pairs", "decode_ids",
            "check_pairs"]
@@ -127,21 +127,4 @@ def decode_ids(ids, vocab: Vocab) -> list[str]:
     ``ids`` is ``(N, L)`` (or ``(L,)`` for one sequence, which returns a list of one string).
     """
     _check_vocab(vocab)
-    ids = np.asarray(ids)
-    if ids.dtype.kind not in "iu" or ids.ndim not in (1, 2):
-        raise ValueError(f"ids must be an integer array of shape (N, L) or (L,), got {ids.dtype} {ids.shape}")
-    rows = ids[None] if ids.ndim == 1 else ids
-    out = []
-    for row in rows:
-        chars = []
-        for i in row:
-            i = int(i)
-            if i == END_ID:
-                break
-            if i in (PAD_ID, START_ID):
-                continue
-            if not 0 <= i < len(vocab):
-                raise ValueError(f"id {i} is outside the vocabulary [0, {len(vocab)})")
-            chars.append(vocab.itos[i])
-        out.append("".join(chars))
-    return out
+    return decode_sequences(ids, vocab, "", pad_id=PAD_ID, start_id=START_ID, end_id=END_ID)

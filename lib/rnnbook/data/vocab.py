@@ -6,7 +6,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["Vocab", "check_vocab"]
+__all__ = ["Vocab", "check_vocab", "decode_sequences"]
 
 
 class Vocab:
@@ -87,3 +87,28 @@ def check_vocab(vocab, specials: list[str], builder: str) -> None:
     if vocab.itos[:len(specials)] != specials:
         raise ValueError(f"vocab must start with the specials {specials} (build it with {builder}), "
                          f"got {vocab.itos[:len(specials)]}")
+
+
+def decode_sequences(ids, vocab: Vocab, sep: str, *, pad_id: int = 0, start_id: int = 1,
+                     end_id: int = 2) -> list[str]:
+    """Rows of ids -> strings joined with ``sep``: stop at ``end_id``, skip ``pad_id`` and ``start_id``.
+
+    ``ids`` is ``(N, L)`` (or ``(L,)`` for one sequence, which returns a list of one string). Used by the
+    seq2seq pairs (characters, ``sep=""``) and by the captions (words, ``sep=" "``).
+    """
+    ids = np.asarray(ids)
+    if ids.dtype.kind not in "iu" or ids.ndim not in (1, 2):
+        raise ValueError(f"ids must be an integer array of shape (N, L) or (L,), got {ids.dtype} {ids.shape}")
+    out = []
+    for row in (ids[None] if ids.ndim == 1 else ids):
+        tokens = []
+        for i in row.tolist():
+            if i == end_id:
+                break
+            if i in (pad_id, start_id):
+                continue
+            if not 0 <= i < len(vocab):
+                raise ValueError(f"id {i} is outside the vocabulary [0, {len(vocab)})")
+            tokens.append(vocab.itos[i])
+        out.append(sep.join(tokens))
+    return out

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_array, check_id, check_ids, check_positive_int, check_same_dtype
+from .._checks import check_array, check_id, check_ids, check_positive_int, check_same_dtype, saved_by_forward
 from ..conv import Conv2D, Flatten, MaxPool2D, ReLU
 from ..data.captions import END_ID, START_ID
 from ..lm_ops import softmax_cross_entropy
@@ -254,6 +254,13 @@ class CNNEncoder:
             d = layer.backward(d)
 
 
+def _layer_features(features, size: int, what: str, W):
+    """A bridge layer's input checked against its weights: ``(N, size)``, floating, of ``W``'s dtype."""
+    features = check_array("features", features, shape=(None, (size, what)), kind="float")
+    check_same_dtype("features", features, W.dtype)
+    return features
+
+
 class InitState:
     """The bridge from image features to the decoder: ``h0 = tanh(features @ W + b)``
     (:func:`init_state_forward`), with ``params = [W (F, H), b (H,)]``."""
@@ -269,16 +276,13 @@ class InitState:
 
     def forward(self, features: np.ndarray) -> np.ndarray:
         W, b = self.params
-        features = check_array("features", features, shape=(None, (W.shape[0], "feature size F")), kind="float")
-        check_same_dtype("features", features, W.dtype)
-        h0 = np.tanh(features @ W + b)
+        features = _layer_features(features, W.shape[0], "feature size F", W)
+        h0 = init_state_forward(features, W, b)
         self._cache = (features, h0)
         return h0
 
     def backward(self, dh0: np.ndarray) -> np.ndarray:
-        if self._cache is None:
-            raise RuntimeError("InitState.backward called before forward")
-        features, h0 = self._cache
+        features, h0 = saved_by_forward(self, self._cache)
         dfeatures, self.grads[0][...], self.grads[1][...] = _init_state_grads(dh0, features, h0, self.params[0])
         return dfeatures
 
@@ -312,19 +316,14 @@ class Annotations:
 
     def forward(self, features: np.ndarray) -> np.ndarray:
         Wp, P = self.params
-        features = check_array("features", features, shape=(None, (Wp.shape[0] * P.shape[0], "C * S")),
-                               kind="float")
-        check_same_dtype("features", features, Wp.dtype)
-        grid = _grid(features, Wp.shape[0], P.shape[0])
-        a = np.tanh(grid @ Wp + P)
-        self._cache = (grid, a)
+        features = _layer_features(features, Wp.shape[0] * P.shape[0], "C * S", Wp)
+        a = annotations_forward(features, Wp, P)
+        self._cache = (_grid(features, Wp.shape[0], P.shape[0]), a)
         return a
 
     def backward(self, da: np.ndarray) -> np.ndarray:
         """Fill ``grads`` and return the gradient with respect to the flat features ``(N, C * S)``."""
-        if self._cache is None:
-            raise RuntimeError("Annotations.backward called before forward")
-        grid, a = self._cache
+        grid, a = saved_by_forward(self, self._cache)
         dfeatures, self.grads[0][...], self.grads[1][...] = _annotations_grads(da, grid, a, self.params[0])
         return dfeatures
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_array, check_id, check_ids, check_positive_int, check_same_dtype
+from .._checks import check_array, check_id, check_ids, check_positive_int, check_same_dtype, saved_by_forward
 from ..attention import Attention, attention_forward
 from ..bleu import exact_match as _exact_match
 from ..decode import beam_search, greedy_decode
@@ -92,8 +92,7 @@ class Encoder:
 
     def backward(self, dh: np.ndarray | None = None, dhs: np.ndarray | None = None) -> None:
         """Backpropagate ``dh`` (gradient at the last state) and/or ``dhs`` (at every state)."""
-        if self.hs is None:
-            raise RuntimeError("Encoder.backward called before forward")
+        saved_by_forward(self, self.hs)
         d = np.zeros_like(self.hs) if dhs is None else np.array(dhs, dtype=self.hs.dtype)
         if dh is not None:
             d[:, -1] += dh
