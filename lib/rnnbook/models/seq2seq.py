@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_array, check_id, check_ids, check_positive_int, check_same_dtype, saved_by_forward
+from .._checks import check_array, check_id, check_ids, check_positive_int, saved_by_forward
 from ..attention import Attention, attention_forward
 from ..bleu import exact_match as _exact_match
 from ..decode import beam_search, greedy_decode

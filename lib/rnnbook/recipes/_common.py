@@ -1,6 +1,7 @@
-"""Pieces shared by the recipes: choosing a configuration and writing the JSON log."""
+"""Pieces shared by the recipes: choosing a configuration, the command line, and the JSON log."""
 from __future__ import annotations
 
+import argparse
 import copy
 import datetime
 import json
@@ -96,3 +97,44 @@ def finish_log(result: dict, wall_start: float, out) -> dict:
     result["complete"] = True
     write_json(out, result)
     return result
+
+
+def log_functions(slug: str, recipe: str, unfinished_hint: str):
+    """A recipe's two public log functions, ``log_path(config_name="long")`` (where the book keeps the committed
+    log: ``chapters/logs/<slug>_<config_name>.json``) and ``load_log(path=None)`` (:func:`load_log` of that
+    path, or of the committed ``long`` log by default)."""
+
+    def recipe_log_path(config_name: str = "long") -> pathlib.Path:
+        return log_path(slug, config_name)
+
+    def recipe_load_log(path=None) -> dict:
+        return load_log(recipe_log_path() if path is None else path, recipe, unfinished_hint)
+
+    recipe_log_path.__doc__ = (f"Where the book keeps the committed log of a configuration: "
+                               f"``chapters/logs/{slug}_<config_name>.json``.")
+    recipe_load_log.__doc__ = ("Read a saved run log (default: the committed log of the ``long`` configuration).\n\n"
+                               "    Raises ``FileNotFoundError`` saying how to produce the log if it is missing, and "
+                               "``ValueError``\n    if it is not a complete log of this recipe.\n    ")
+    for fn, name in ((recipe_log_path, "log_path"), (recipe_load_log, "load_log")):
+        fn.__name__ = fn.__qualname__ = name
+        fn.__module__ = recipe
+    return recipe_log_path, recipe_load_log
+
+
+def recipe_parser(recipe: str, doc: str, configs: dict, config_help: str | None = None) -> argparse.ArgumentParser:
+    """The command line every recipe has: ``--config`` (one of ``configs``, ``ci`` by default), ``--out`` (the
+    JSON log) and ``--threads`` (BLAS threads, 1 by default); the recipe adds its own options."""
+    parser = argparse.ArgumentParser(prog=f"python -m {recipe}", description=doc.split("\n")[0])
+    parser.add_argument("--config", choices=sorted(configs), default="ci", help=config_help)
+    parser.add_argument("--out", type=pathlib.Path, default=None, help="write the JSON log here")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads (default 1: these matrix products are too small to gain from more, "
+                             "and one thread keeps the results reproducible)")
+    return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """Parse the command line and limit the BLAS threads to ``--threads``."""
+    args = parser.parse_args(argv)
+    limit_blas_threads(args.threads)
+    return args

@@ -23,7 +23,6 @@ loss (early stopping), stored as float16 (half the size; :func:`load_showcase` r
 """
 from __future__ import annotations
 
-import argparse
 import io
 import math
 import pathlib
@@ -39,7 +38,7 @@ from ..models import LanguageModel
 from ..optim import Adam
 from ..train import evaluate_perplexity, tbptt_batches, train_step
 from . import _common
-from ._common import check_config, limit_blas_threads, new_log, write_json
+from ._common import check_config, new_log, write_json
 
 __all__ = ["CONFIGS", "RECIPE", "UNK", "load_data", "build_model", "unigram_bpc", "bits_per_char",
            "valid_line_fraction", "train", "load_showcase", "weights_path", "log_path", "load_log", "main"]
@@ -194,21 +193,12 @@ def load_showcase(path=None):
     return model, vocab
 
 
-def log_path(config_name: str = "long") -> pathlib.Path:
-    """Where the book keeps the committed log: ``chapters/logs/04_char_<name>.json``."""
-    return _common.log_path("04_char", config_name)
-
-
-def load_log(path=None) -> dict:
-    """Read a saved run log (default: the committed log of the ``long`` configuration)."""
-    return _common.load_log(log_path() if path is None else path, RECIPE, "finish it by running the recipe again "
-                            "with the same --checkpoint")
+log_path, load_log = _common.log_functions("04_char", RECIPE,
+                                           "finish it by running the recipe again with the same --checkpoint")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog=f"python -m {RECIPE}", description=__doc__.split("\n")[0])
-    parser.add_argument("--config", choices=sorted(CONFIGS), default="ci")
-    parser.add_argument("--out", type=pathlib.Path, default=None, help="write the JSON log here")
+    parser = _common.recipe_parser(RECIPE, __doc__, CONFIGS)
     parser.add_argument("--checkpoint", type=pathlib.Path, default=None,
                         help="save the training state here after every epoch; resume from it if it exists")
     parser.add_argument("--weights", type=pathlib.Path, default=None, help="save the best epoch's weights here")
@@ -217,10 +207,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="override the configuration's epochs")
     parser.add_argument("--max-minutes", type=float, default=None, help="override the time budget")
     parser.add_argument("--gpu", action="store_true", help="train on the GPU with CuPy (rnnbook.use_gpu())")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS threads (default 1: these products are too small to gain from more)")
-    args = parser.parse_args(argv)
-    limit_blas_threads(args.threads)
+    args = _common.parse_args(parser, argv)
     config = check_config(args.config, CONFIGS)
     for key, value in (("epochs", args.epochs), ("max_minutes", args.max_minutes)):
         if value is not None:

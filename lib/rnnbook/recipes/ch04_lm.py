@@ -21,7 +21,6 @@ the ``long`` one is too slow for that and is run by hand; the chapter quotes its
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import functools
 import json
@@ -39,7 +38,7 @@ from ..models import LanguageModel
 from ..optim import Adam
 from ..train import evaluate_perplexity, tbptt_batches, train_lm
 from . import _common
-from ._common import check_config, limit_blas_threads, write_json
+from ._common import check_config, write_json
 
 __all__ = ["CONFIGS", "VARIANTS", "variant_settings", "load_data", "unigram_perplexity", "build_model",
            "train_variant", "run", "log_path", "load_log", "main"]
@@ -299,34 +298,18 @@ def run(config_name: str, out=None, *, resume: bool = False, samples: bool = Tru
     return result
 
 
-def log_path(config_name: str = "long") -> pathlib.Path:
-    """Where the book keeps the committed log of a configuration: ``chapters/logs/04_lm_<name>.json``."""
-    return _common.log_path("04_lm", config_name)
-
-
-def load_log(path=None) -> dict:
-    """Read a saved run log (default: the committed log of the ``long`` configuration).
-
-    Raises ``FileNotFoundError`` saying how to produce the log if it is missing, and ``ValueError``
-    if it is not a complete log of this recipe.
-    """
-    return _common.load_log(log_path() if path is None else path, "rnnbook.recipes.ch04_lm", "finish it with --resume")
+log_path, load_log = _common.log_functions("04_lm", "rnnbook.recipes.ch04_lm", "finish it with --resume")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rnnbook.recipes.ch04_lm", description=__doc__.split("\n")[0])
-    parser.add_argument("--config", choices=sorted(CONFIGS), default="ci",
-                        help="ci: what the chapter trains (about a minute); long: the hand-run recipe")
-    parser.add_argument("--out", type=pathlib.Path, default=None, help="write the JSON log here")
+    parser = _common.recipe_parser("rnnbook.recipes.ch04_lm", __doc__, CONFIGS,
+                                   "ci: what the chapter trains (about a minute); long: the hand-run recipe")
     parser.add_argument("--resume", action="store_true", help="skip the runs already in --out")
     parser.add_argument("--checkpoint-dir", type=pathlib.Path, default=None,
                         help="save each run's training state here (every --checkpoint-every steps) and resume "
                              "an interrupted run from it")
     parser.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS threads (default 1: these matrix products are too small to gain from more)")
-    args = parser.parse_args(argv)
-    limit_blas_threads(args.threads)
+    args = _common.parse_args(parser, argv)
     result = run(args.config, args.out, resume=args.resume, checkpoint_dir=args.checkpoint_dir,
                  checkpoint_every=args.checkpoint_every)
     print(f"done in {result['total_seconds']:.0f} s" + (f"; log written to {args.out}" if args.out else ""))

@@ -21,8 +21,6 @@ that and is run by hand; the chapter reads and quotes its committed log.
 """
 from __future__ import annotations
 
-import argparse
-import pathlib
 import sys
 import time
 
@@ -31,6 +29,7 @@ import numpy as np
 from ..data.addition import addition_pairs
 from ..data.pairs import END_ID, START_ID, decode_ids, encode_pairs, pair_vocab
 from ..models.seq2seq import PeekySeq2Seq, Seq2Seq, exact_match, fit_seq2seq
+from . import _common
 from ._common import check_config, finish_log, limit_blas_threads, new_log, write_json
 
 __all__ = ["CONFIGS", "VARIANTS", "load_data", "addition_data", "accuracy", "build_model", "train_variant",
@@ -245,18 +244,11 @@ def run(config="ci", out=None, *, variants=None, jobs: int = 1, log=print) -> di
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rnnbook.recipes.ch05_seq2seq",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--config", choices=sorted(CONFIGS), default="ci",
-                        help="ci: what the chapter trains (about a minute); long: the hand-run recipe (a few minutes)")
-    parser.add_argument("--out", type=pathlib.Path, default=None, help="write the JSON log here")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS threads (default 1, as in the chapter: these products are small, and one "
-                             "thread keeps the results reproducible)")
+    parser = _common.recipe_parser("rnnbook.recipes.ch05_seq2seq", __doc__, CONFIGS,
+                                   "ci: what the chapter trains (about a minute); long: the hand-run recipe (a few minutes)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="train this many runs at once, one process each (default 1)")
-    args = parser.parse_args(argv)
-    limit_blas_threads(args.threads)
+    args = _common.parse_args(parser, argv)
     result = run(args.config, args.out, jobs=args.jobs)
     print(format_table({name: [r["final"] for r in result["runs"] if r["variant"] == name]
                         for name in result["summary"]}))

@@ -26,8 +26,6 @@ by hand; the chapter reads and quotes its committed log.
 """
 from __future__ import annotations
 
-import argparse
-import pathlib
 import sys
 import time
 
@@ -38,7 +36,7 @@ from ..data.captions import (END_ID, HELD_OUT, START_ID, attribute_accuracy, cap
                              digit_captions, encode_captions, shape_captions)
 from ..models.captioner import CONDITIONINGS, Captioner, caption_images, fit_captioner
 from . import _common
-from ._common import check_config, finish_log, limit_blas_threads, new_log, write_json
+from ._common import check_config, finish_log, new_log, write_json
 
 __all__ = ["CONFIGS", "TASKS", "load_task", "build_model", "predict", "caption_scores", "train_model", "run",
            "summarize", "format_table", "log_path", "load_log", "main"]
@@ -281,33 +279,15 @@ def run(config="ci", out=None, *, tasks=None, conditionings=None, log=print) -> 
     return finish_log(result, wall, out)
 
 
-def log_path(config_name: str = "long") -> pathlib.Path:
-    """Where the book keeps the committed log of a configuration: ``chapters/logs/06_captioning_<name>.json``."""
-    return _common.log_path("06_captioning", config_name)
-
-
-def load_log(path=None) -> dict:
-    """Read a saved run log (default: the committed log of the ``long`` configuration).
-
-    Raises ``FileNotFoundError`` saying how to produce the log if it is missing, and ``ValueError``
-    if it is not a complete log of this recipe.
-    """
-    return _common.load_log(log_path() if path is None else path, "rnnbook.recipes.ch06_captioning", "run the recipe again")
+log_path, load_log = _common.log_functions("06_captioning", "rnnbook.recipes.ch06_captioning", "run the recipe again")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rnnbook.recipes.ch06_captioning",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--config", choices=sorted(CONFIGS), default="ci",
-                        help="ci: what the chapter trains (about a minute); long: the hand-run recipe (~12 minutes)")
-    parser.add_argument("--out", type=pathlib.Path, default=None, help="write the JSON log here")
+    parser = _common.recipe_parser("rnnbook.recipes.ch06_captioning", __doc__, CONFIGS,
+                                   "ci: what the chapter trains (about a minute); long: the hand-run recipe (~12 minutes)")
     parser.add_argument("--task", choices=sorted(TASKS), action="append", default=None,
                         help="train only this task (repeat for several; default: all)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS threads (default 1, as in the chapter: these products are small, and one "
-                             "thread keeps the results reproducible)")
-    args = parser.parse_args(argv)
-    limit_blas_threads(args.threads)
+    args = _common.parse_args(parser, argv)
     result = run(args.config, args.out, tasks=args.task)
     for task in result["summary"]:
         print(f"\n{task} (mean ± std over the seeds, greedy decoding):")
