@@ -159,7 +159,7 @@ class TimeRNN(OneStateTimeLayer):
     stateful:
         If true, the last hidden state of one ``forward`` call is the initial
         state of the next (used with truncated BPTT, chapter 2); call
-        :meth:`reset_state` between independent sequences.
+        ``reset_state()`` between independent sequences.
     rng, dtype:
         Initialisation seed/generator and parameter dtype.
 

@@ -23,7 +23,8 @@ def _ordinal(d: int) -> str:
     return f"{d}{suffix}"
 
 
-#: Format name -> template, filled by :func:`format_date` with the fields of :func:`_fields`.
+#: Format name -> template, filled in by :func:`format_date` (fields: year, month, day, nth, Month, Mon, MON,
+#: month_lower, Weekday, Wkd).
 DATE_FORMATS = {
     "month_day_year": "{Month} {day}, {year}",
     "weekday_month_day_year": "{Weekday}, {Month} {day}, {year}",
