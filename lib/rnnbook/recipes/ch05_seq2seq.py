@@ -50,7 +50,7 @@ _SHARED = dict(
     beam_variant="reversed + peeky", beam_seed=0, beam_width=5,
 )
 #: The configurations. ``ci`` is what the chapter trains for its comparison of the variants (one seed, few
-#: epochs); ``best`` is the one model the chapter trains to convergence (same data, more epochs; its first
+#: epochs); ``best`` is the one model the chapter trains for longer (same data, more epochs; its first
 #: ``ci`` epochs are the ``ci`` run of its variant, so the chapter trains that variant only once);
 #: ``long`` repeats the comparison from three seeds (the ``ci`` seed among them), with the ``ci`` budget:
 #: fifteen runs, too many for the page, which quotes the committed log instead. All use Adam and
