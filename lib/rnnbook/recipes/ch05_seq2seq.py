@@ -279,7 +279,8 @@ def load_log(path=None) -> dict:
     Raises ``FileNotFoundError`` saying how to produce the log if it is missing, and ``ValueError``
     if it is not a complete log of this recipe.
     """
-    return _common.load_log(log_path() if path is None else path, "rnnbook.recipes.ch05_seq2seq", "run the recipe again")
+    return _common.load_log(log_path() if path is None else path, "rnnbook.recipes.ch05_seq2seq",
+                            "run the recipe again")
 
 
 def main(argv=None) -> int:
