@@ -13,8 +13,10 @@ def test_configs_share_keys_and_data():
     assert set(recipe.CONFIGS) == {"ci", "best", "long"}
     ci, best, long = recipe.CONFIGS["ci"], recipe.CONFIGS["best"], recipe.CONFIGS["long"]
     assert set(ci) == set(best) == set(long)
-    assert ci["epochs"] < best["epochs"] <= long["epochs"]
-    assert ci["seeds"] == long["seeds"] and set(ci["variants"]) == set(long["variants"]) == set(recipe.VARIANTS)
+    assert ci["epochs"] == long["epochs"] < best["epochs"]
+    # the chapter trains each variant once; the logged long run repeats that comparison and adds seeds
+    assert set(ci["seeds"]) < set(long["seeds"]) and len(long["seeds"]) >= 3 and best["seeds"] == ci["seeds"]
+    assert set(ci["variants"]) == set(long["variants"]) == set(recipe.VARIANTS)
     for key in ("n_train", "n_test", "train_seed", "test_seed", "max_digits", "hidden_size", "lr", "batch_size"):
         assert ci[key] == best[key] == long[key], key        # one data set and one training setup
 
@@ -45,8 +47,9 @@ def test_tiny_run_writes_a_complete_log(tmp_path):
     assert log == json.loads(json.dumps(result))           # the returned dict is what was written
     assert log["complete"] is True and log["recipe"] == "rnnbook.recipes.ch05_seq2seq"
     assert log["config"] == TINY and log["config_name"] == "custom"
-    for key in ("python", "numpy", "started", "finished", "date", "total_seconds"):
+    for key in ("python", "numpy", "started", "finished", "date", "total_seconds", "machine"):
         assert key in log
+    assert log["machine"]["cpus"] >= 1 and all(r["cpu_seconds"] >= 0 for r in log["runs"])
     assert log["data"] == {"train_questions": 256, "test_questions": 40, "vocab_size": 14}
     assert [(r["variant"], r["seed"]) for r in log["runs"]] == [
         ("baseline", 0), ("baseline", 1), ("reversed + peeky", 0), ("reversed + peeky", 1)]
@@ -78,8 +81,37 @@ def test_parallel_run_gives_the_same_runs(tmp_path):
     one = recipe.run(cfg, variants=["baseline", "reversed + peeky"], log=None)
     two = recipe.run(cfg, tmp_path / "two.json", variants=["baseline", "reversed + peeky"], jobs=2, log=None)
     key = lambda r: (r["variant"], r["seed"])
-    strip = lambda runs: sorted(({k: v for k, v in r.items() if k != "seconds"} for r in runs), key=key)
+    strip = lambda runs: sorted(({k: v for k, v in r.items() if k not in ("seconds", "cpu_seconds")} for r in runs),
+                                key=key)
     assert strip(one["runs"]) == strip(two["runs"]) and one["beam"] == two["beam"] and two["jobs"] == 2
+
+
+def test_the_best_run_begins_with_the_ci_run():
+    # the chapter takes reversed + peeky's comparison score from the first epochs of its best model
+    data = recipe.load_data(TINY)
+    _, short = recipe.train_variant(data, dict(TINY, seeds=[0], epochs=1), "reversed + peeky", 0)
+    _, longer = recipe.train_variant(data, dict(TINY, seeds=[0], epochs=2), "reversed + peeky", 0)
+    assert longer["score"][:1] == short["score"] and longer["loss"][:1] == short["loss"]
+
+
+def test_scores_at_reads_any_epoch_in_config_order():
+    log = {"config": {"epochs": 2, "seeds": [0, 1]},
+           "runs": [{"variant": "peeky", "seed": 1, "exact_match": [0.1, 0.4]},
+                    {"variant": "baseline", "seed": 0, "exact_match": [0.0, 0.2]},
+                    {"variant": "peeky", "seed": 0, "exact_match": [0.2, 0.3]}]}
+    assert recipe.scores_at(log) == {"baseline": [0.2], "peeky": [0.3, 0.4]}
+    assert recipe.scores_at(log, 1) == {"baseline": [0.0], "peeky": [0.2, 0.1]}
+    with pytest.raises(ValueError, match="epoch must be between 1 and 2"):
+        recipe.scores_at(log, 3)
+
+
+def test_load_log(tmp_path):
+    with pytest.raises(FileNotFoundError, match="--config long"):
+        recipe.load_log(tmp_path / "missing.json")
+    (tmp_path / "half.json").write_text(json.dumps({"recipe": "rnnbook.recipes.ch05_seq2seq", "complete": False}))
+    with pytest.raises(ValueError, match="unfinished run"):
+        recipe.load_log(tmp_path / "half.json")
+    assert recipe.log_path().name == "05_seq2seq_long.json"
 
 
 def test_format_table():
