@@ -50,6 +50,20 @@ def test_load_text_file(tmp_path):
         load_text_file(tmp_path / "empty.txt")
 
 
+def test_load_text_file_reads_a_small_fake_penn_treebank(tmp_path):
+    # the PTB's format: one tokenised, lower-cased sentence per line, rare words already <unk>
+    lines = [" the <unk> rose N % in the quarter", " mr. <unk> is chairman of the board", " the board rose"]
+    p = tmp_path / "ptb.train.txt"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tokens = load_text_file(p).replace("\n", " <eos> ").split()     # as load_text_file's docstring shows
+    assert tokens[:3] == ["the", "<unk>", "rose"] and tokens.count("<eos>") == 3
+    vocab = word_vocab(tokens)
+    ids = vocab.encode(tokens)
+    assert len(ids) == len(tokens) and vocab.decode(ids) == tokens
+    tr, va, te = train_val_test_split(ids, (0.6, 0.2, 0.2))
+    assert len(tr) + len(va) + len(te) == len(ids)
+
+
 def test_train_val_test_split_is_contiguous():
     data = np.arange(100)
     tr, va, te = train_val_test_split(data)

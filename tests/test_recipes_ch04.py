@@ -10,8 +10,8 @@ from rnnbook.checkpoint import load_into, load_model, save_model
 from rnnbook.grading.core import run_exercise
 from rnnbook.models import LanguageModel
 from rnnbook.recipes import ch04_lm
-from rnnbook.recipes.ch04_lm import (CONFIGS, VARIANTS, build_model, load_log, log_path, unigram_perplexity,
-                                     variant_settings)
+from rnnbook.recipes.ch04_lm import (CONFIGS, VARIANTS, best_epoch, build_model, config_variants, load_log,
+                                     log_path, unigram_perplexity, variant_settings)
 
 
 def test_variant_ladder_adds_one_change_at_a_time():
@@ -30,6 +30,24 @@ def test_variant_ladder_adds_one_change_at_a_time():
         variant_settings("GRU")
     with pytest.raises(ValueError, match="unknown configuration 'huge'"):
         build_model("huge", 10, "LSTM", 0)
+
+
+def test_the_ladder_configuration_climbs_only_its_own_rungs():
+    names = config_variants("ladder")
+    assert names == ["LSTM", "+ dropout", "+ tied weights"] and config_variants("ci") == [n for n, _ in VARIANTS]
+    assert variant_settings("+ tied weights", names) == dict(cell="lstm", num_layers=1, dropout=True,
+                                                             tie_weights=True, schedule=False)
+    config = dict(CONFIGS["ladder"], embed_size=8, hidden_size=8)
+    assert build_model(config, 50, "+ dropout", 0).config["num_layers"] == 1
+    with pytest.raises(ValueError, match="unknown variant 'RNN'"):
+        variant_settings("RNN", names)
+    assert CONFIGS["ladder"]["embed_size"] == CONFIGS["ladder"]["hidden_size"]   # tying needs D = H
+
+
+def test_best_epoch_is_early_stopping():
+    assert best_epoch({"epochs": [1, 2, 3, 4], "val_ppl": [90.0, 80.0, 85.0, 99.0]}) == (2, 80.0)
+    with pytest.raises(ValueError, match="no validation"):
+        best_epoch({"epochs": [], "val_ppl": []})
 
 
 def test_models_of_the_ladder_and_tying_saves_v_times_d():
@@ -60,6 +78,7 @@ def test_train_variant_on_a_tiny_corpus(monkeypatch):
     model, record = ch04_lm.train_variant(data, config, "+ lr schedule", seed=0)
     assert record["lr"] == [config["lr"], config["lr"]]          # decay starts after epoch decay_after = 2
     assert len(record["val_ppl"]) == 2 and record["val"] < len(data["vocab"])
+    assert (record["best_epoch"], record["best_val"]) == best_epoch(record)
     assert record["params"] == model.num_params()
     json.dumps(record)                                           # the record is JSON-ready
 

@@ -3,20 +3,24 @@
 Run it::
 
     python -m rnnbook.recipes.ch04_lm --config ci   --out ci.json               # what the chapter trains (~1 min)
+    python -m rnnbook.recipes.ch04_lm --config ladder --out ladder.json         # the chapter's over-fitting ladder
     python -m rnnbook.recipes.ch04_lm --config long --out chapters/logs/04_lm_long.json   # ~20 min, 1 core
 
 Add ``--checkpoint-dir DIR`` to save every run's training state as it goes, so that an interrupted
 invocation started again (with ``--resume``) continues where it stopped.
 
-Every configuration trains the same ladder of :data:`VARIANTS`, each one change on top of the
-previous one (a plain RNN, an LSTM, a second layer, dropout, tied weights, a learning-rate
-schedule), for the same number of steps on the same data, for every seed of the configuration. It
+Every configuration trains the ladder of :data:`VARIANTS` (or the part of it that its ``"variants"``
+list names), each one change on top of the previous one (a plain RNN, an LSTM, a second layer,
+dropout, tied weights, a learning-rate schedule), for the same number of steps on the same data, for
+every seed of the configuration; validation perplexity is measured after every epoch, and each run
+records its best epoch (early stopping). It
 also computes a unigram baseline, the agreement test of :mod:`rnnbook.data.agreement` for every
 model, and a few generated samples from the last variant. The JSON log is rewritten after every
 run (``"complete": false`` until the end), and ``--resume`` skips the runs a previous, interrupted
 invocation has already logged.
 
-The ``ci`` configuration is exactly what ``chapters/04_lm.ipynb`` trains when the book is built;
+The ``ci`` and ``ladder`` configurations are exactly what ``chapters/04_lm.ipynb`` trains when the
+book is built (the page uses seed 0 of ``ladder``);
 the ``long`` one is too slow for that and is run by hand; the chapter quotes its committed log.
 """
 from __future__ import annotations
@@ -40,11 +44,13 @@ from ..train import evaluate_perplexity, tbptt_batches, train_lm
 from . import _common
 from ._common import check_config, write_json
 
-__all__ = ["CONFIGS", "VARIANTS", "variant_settings", "load_data", "unigram_perplexity", "build_model",
-           "train_variant", "run", "log_path", "load_log", "main"]
+__all__ = ["CONFIGS", "VARIANTS", "variant_settings", "config_variants", "best_epoch", "load_data",
+           "unigram_perplexity", "build_model", "train_variant", "run", "log_path", "load_log", "main"]
 
-#: The configurations. ``ci`` is what the chapter trains; ``long`` is the hand-run recipe whose
-#: log the chapter quotes. Both use Adam, global-norm clipping and truncated BPTT.
+#: The configurations. ``ci`` is what the chapter trains to compare the RNN with the LSTM; ``ladder``
+#: is the chapter's small over-fitting setting for the regularisation ladder (only the variants it
+#: lists, each run with validation after every epoch and compared at its best epoch); ``long`` is the
+#: hand-run recipe whose log the chapter quotes. All use Adam, global-norm clipping and truncated BPTT.
 CONFIGS: dict[str, dict] = {
     "ci": dict(
         max_vocab=2000,            # words kept (including <unk>); rarer words become <unk>
@@ -56,6 +62,18 @@ CONFIGS: dict[str, dict] = {
         lr_decay=0.5, decay_after=2,   # "+ lr schedule": lr * 0.5 ** max(0, epoch - 2)
         seeds=[0],
         agreement_per_cell=40,
+    ),
+    "ladder": dict(
+        max_vocab=1000, train_tokens=20_000,   # a small corpus, so that a plain LSTM over-fits within a few epochs
+        held_out_tokens=8000,      # the first 8,000 tokens of the validation and test splits
+        embed_size=200, hidden_size=200,        # D = H, so that the output layer can be tied
+        batch_size=20, seq_len=35,
+        epochs=8, lr=1e-2, max_norm=1.0,
+        dropout=0.65,              # heavy, as in Zaremba et al.'s large model: the model is large for its data
+        lr_decay=0.5, decay_after=2,
+        seeds=[0, 1, 2],
+        agreement_per_cell=40,
+        variants=["LSTM", "+ dropout", "+ tied weights"],   # one change at a time, on one layer
     ),
     "long": dict(
         max_vocab=4000, train_tokens=None,
@@ -80,21 +98,45 @@ VARIANTS: tuple[tuple[str, dict], ...] = (
 )
 
 
-def variant_settings(name: str) -> dict:
+def variant_settings(name: str, variants=None) -> dict:
     """The full settings of a variant: every change of the ladder up to and including ``name``.
+
+    ``variants`` (names of :data:`VARIANTS`, default all) is the ladder actually climbed: the changes
+    of the variants left out of it are not applied.
 
     >>> variant_settings("+ dropout")
     {'cell': 'lstm', 'num_layers': 2, 'dropout': True, 'tie_weights': False, 'schedule': False}
+    >>> variant_settings("+ dropout", ["LSTM", "+ dropout", "+ tied weights"])
+    {'cell': 'lstm', 'num_layers': 1, 'dropout': True, 'tie_weights': False, 'schedule': False}
     """
     names = [n for n, _ in VARIANTS]
-    if name not in names:
-        raise ValueError(f"unknown variant {name!r}; the variants are {names}")
+    climbed = names if variants is None else list(variants)
+    unknown = [n for n in [name, *climbed] if n not in names]
+    if unknown or name not in climbed:
+        raise ValueError(f"unknown variant {(unknown or [name])[0]!r}; the variants are {climbed}")
     settings = dict(cell="rnn", num_layers=1, dropout=False, tie_weights=False, schedule=False)
     for n, change in VARIANTS:
-        settings.update(change)
+        if n in climbed:
+            settings.update(change)
         if n == name:
             return settings
     raise AssertionError("unreachable")
+
+
+def config_variants(config) -> list:
+    """The names of the variants a configuration trains, in ladder order (its ``"variants"``, or all)."""
+    config = _check_config(config)
+    wanted = config.get("variants")
+    return [n for n, _ in VARIANTS if wanted is None or n in wanted]
+
+
+def best_epoch(record: dict) -> tuple[int, float]:
+    """Early stopping, read from a run's record: ``(epoch, validation perplexity)`` of its best epoch."""
+    val = record["val_ppl"]
+    if not val:
+        raise ValueError("the record has no validation perplexities")
+    k = int(np.argmin(val))
+    return int(record["epochs"][k]), float(val[k])
 
 
 def _check_config(config) -> dict:
@@ -122,6 +164,7 @@ def load_data(config) -> dict:
     The split is contiguous (90 / 5 / 5 % of the tokens, in the corpus's sorted file order). With
     ``train_tokens``, only that many training tokens are used: blocks of 2,000 consecutive tokens,
     evenly spaced over the training split, so that every part of the library is represented. The
+    optional ``held_out_tokens`` keeps only the first that many tokens of the validation and test splits. The
     vocabulary holds the ``max_vocab - 1`` most frequent words of the training tokens used, plus
     ``<unk>``.
 
@@ -135,6 +178,8 @@ def load_data(config) -> dict:
     train, val, test = train_val_test_split(tokens, (0.9, 0.05, 0.05))
     if config["train_tokens"] is not None:
         train = _spread_subset(train, config["train_tokens"])
+    if config.get("held_out_tokens") is not None:
+        val, test = val[:config["held_out_tokens"]], test[:config["held_out_tokens"]]
     vocab = word_vocab(train, max_size=config["max_vocab"])
     data = {"vocab": vocab, "train": vocab.encode(train), "val": vocab.encode(val), "test": vocab.encode(test),
             "corpus_tokens": len(tokens)}
@@ -161,7 +206,7 @@ def unigram_perplexity(train_ids, ids, vocab_size: int, batch_size: int, seq_len
 def build_model(config, vocab_size: int, name: str, seed: int) -> LanguageModel:
     """The (stateful, float32) model of variant ``name``."""
     config = _check_config(config)
-    s = variant_settings(name)
+    s = variant_settings(name, config_variants(config))
     return LanguageModel(vocab_size, config["embed_size"], config["hidden_size"], cell=s["cell"],
                          num_layers=s["num_layers"], dropout=config["dropout"] if s["dropout"] else 0.0,
                          tie_weights=s["tie_weights"], stateful=True, rng=seed)
@@ -176,11 +221,11 @@ def train_variant(data: dict, config, name: str, seed: int, *, agreement=None, l
 
     Returns ``(model, record)``: the trained model and a JSON-ready dict with the variant's
     settings, ``params``, per-epoch ``val_ppl``, ``train_ppl``, ``lr`` and ``tokens``, the final
-    ``val`` and ``test`` perplexity, ``steps``, wall-clock ``seconds`` of training and, if
+    ``val`` and ``test`` perplexity, the ``best_epoch`` and its ``best_val`` perplexity, ``steps``, wall-clock ``seconds`` of training and, if
     ``agreement`` (an :class:`~rnnbook.data.agreement.AgreementSet`) is given, its accuracy table.
     """
     config = _check_config(config)
-    s = variant_settings(name)
+    s = variant_settings(name, config_variants(config))
     model = build_model(config, len(data["vocab"]), name, seed)
     lr, decay, after = config["lr"], config["lr_decay"], config["decay_after"]
     schedule = (lambda epoch: lr * decay ** max(0, epoch - after)) if s["schedule"] else None
@@ -196,6 +241,8 @@ def train_variant(data: dict, config, name: str, seed: int, *, agreement=None, l
               "lr": hist["lr"], "tokens": hist["tokens"], "steps": hist["steps"], "diverged": hist["diverged"],
               "val": hist["val_ppl"][-1] if hist["val_ppl"] else float("nan"), "test": test,
               "seconds": round(seconds, 2)}
+    if hist["val_ppl"]:
+        record["best_epoch"], record["best_val"] = best_epoch(record)
     if agreement is not None:
         record["agreement"] = accuracy_table(agreement, agreement_scores(model, data["vocab"], agreement))
     return model, record
@@ -207,10 +254,13 @@ def _summary(runs: list) -> dict:
         mine = [r for r in runs if r["variant"] == name]
         if not mine:
             continue
+        best = np.array([best_epoch(r)[1] for r in mine])
         val, test = np.array([r["val"] for r in mine]), np.array([r["test"] for r in mine])
         out[name] = {"params": mine[0]["params"], "seeds": len(mine), "val_mean": float(val.mean()),
                      "val_min": float(val.min()), "val_max": float(val.max()), "test_mean": float(test.mean()),
                      "test_min": float(test.min()), "test_max": float(test.max()),
+                     "best_val_mean": float(best.mean()), "best_val_min": float(best.min()),
+                     "best_val_max": float(best.max()),
                      "seconds_mean": float(np.mean([r["seconds"] for r in mine]))}
     return out
 
@@ -268,10 +318,10 @@ def run(config_name: str, out=None, *, resume: bool = False, samples: bool = Tru
         else:
             say(f"{out} was made with another configuration: starting afresh")
     say(f"config {config_name}: {data['train'].size} training tokens, vocabulary {V}, "
-        f"{len(VARIANTS)} variants x {len(config['seeds'])} seed(s)")
-    last_model = None
+        f"{len(config_variants(config))} variants x {len(config['seeds'])} seed(s)")
+    last_model, names = None, config_variants(config)
     for seed in config["seeds"]:
-        for name, _ in VARIANTS:
+        for name in names:
             if (name, seed) in done:
                 result["runs"].append(done[(name, seed)])
                 continue
@@ -281,7 +331,7 @@ def run(config_name: str, out=None, *, resume: bool = False, samples: bool = Tru
             model, record = train_variant(data, config, name, seed, agreement=items, checkpoint_path=ckpt,
                                           checkpoint_every=checkpoint_every if ckpt is not None else None)
             result["runs"].append(record)
-            last_model = model if name == VARIANTS[-1][0] else last_model
+            last_model = model if name == names[-1] else last_model
             say(f"{name:15s} seed {seed}: val ppl {record['val']:7.2f} | test ppl {record['test']:7.2f} | "
                 f"{record['params']:,} params | {record['seconds']:.0f} s")
             result["summary"] = _summary(result["runs"])
