@@ -218,10 +218,10 @@ def load_text_file(path, *, encoding: str = "utf-8") -> str:
     **A published anchor.** Zaremba, Sutskever and Vinyals (2014, "Recurrent neural network
     regularization", arXiv:1409.2329) trained two-layer LSTMs on these files: their medium model
     (650 units per layer, dropout 0.5 on the non-recurrent connections) reached a test perplexity
-    of 82.7 (validation 86.2), the large one (1,500 units per layer, more dropout) 78.4 (validation 82.2),
-    and a non-regularised two-layer LSTM of 200 units 114.5. (Figures as widely tabulated from the
-    paper's Table 1; check them there before quoting them further.) Chapter 4's models are far
-    smaller and read another corpus, so their perplexities are not comparable with these.
+    of 82.7 (validation 86.2), the large one (1,500 units per layer, dropout 0.65) 78.4 (validation 82.2),
+    and their best non-regularised LSTM (two layers of 200 units) 114.5 (validation 120.7): the single
+    models of the paper's Table 1. Chapter 4's models are far smaller and read another corpus, so their
+    perplexities are not comparable with these.
 
     Raises ``FileNotFoundError`` with the absolute path if it does not exist and
     ``ValueError`` if it is empty.
