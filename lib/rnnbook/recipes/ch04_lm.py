@@ -353,7 +353,8 @@ log_path, load_log = _common.log_functions("04_lm", "rnnbook.recipes.ch04_lm", "
 
 def main(argv=None) -> int:
     parser = _common.recipe_parser("rnnbook.recipes.ch04_lm", __doc__, CONFIGS,
-                                   "ci: what the chapter trains (about a minute); long: the hand-run recipe")
+                                   "ci: the chapter's RNN/LSTM comparison (about a minute); ladder: the chapter's "
+                                   "over-fitting ladder, three seeds (about 3 minutes); long: the hand-run recipe")
     parser.add_argument("--resume", action="store_true", help="skip the runs already in --out")
     parser.add_argument("--checkpoint-dir", type=pathlib.Path, default=None,
                         help="save each run's training state here (every --checkpoint-every steps) and resume "
