@@ -208,3 +208,22 @@ def test_the_cuda_kernels_compute_what_the_numpy_cell_computes():
     np.testing.assert_allclose(np.concatenate([bwd[g] for g in ("df", "di", "dg", "d_o")], axis=1), da,
                                rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(bwd["dc_prev"], dc_prev, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("V, M, D", [(65, 700, 100), (3, 50, 4), (1000, 7, 16)])
+def test_scatter_add_of_rows_equals_add_at_bit_for_bit(V, M, D):
+    """The embedding's scatter-add of rows runs one flat np.add.at: the same additions in the same order."""
+    rng = np.random.default_rng(V)
+    ids = rng.integers(0, V, M)
+    ids[: M // 2] = ids[0]                                   # many repeats of one id
+    values = rng.standard_normal((M, D)).astype(np.float32)
+    want, got = np.zeros((V, D), np.float32), np.zeros((V, D), np.float32)
+    np.add.at(want, ids, values)
+    backend.scatter_add(got, ids, values)
+    assert np.array_equal(want, got)
+    # other shapes, negative ids and non-contiguous targets keep np.add.at's own meaning
+    target = np.zeros((V, 2 * D), np.float32)[:, ::2]
+    backend.scatter_add(target, -1 - ids % V, values)
+    ref = np.zeros((V, D), np.float32)
+    np.add.at(ref, -1 - ids % V, values)
+    assert np.array_equal(target, ref)

@@ -165,3 +165,25 @@ def test_bad_inputs():
         TimeLSTM(3, 0)
     with pytest.raises(RuntimeError, match="before forward"):
         TimeLSTM(3, 2).backward(np.zeros((1, 2, 2), dtype=np.float32))
+
+
+@pytest.mark.parametrize("fixed", [{}, {"f": 1.0}])
+def test_prepared_weights_change_no_bit(fixed):
+    """The time loop folds the gates' scales (1/2 and 1) into Wx, Wh and b once (NumpyCell.prepare_forward)
+    instead of scaling the (N, 4H) pre-activations at every step: powers of two, so bit for bit the same."""
+    from rnnbook.lstm import NumpyCell
+    rng = np.random.default_rng(5)
+    N, D, H = 4, 3, 5
+    x, h, c_prev = (rng.standard_normal((N, k)).astype(np.float32) for k in (D, H, H))
+    Wx, Wh, b = (w.astype(np.float32) for w in _weights(rng, D, H, scale=2.0))
+    cell = NumpyCell(np, H, np.float32, fixed)
+    plain = (x @ Wx + b) + h @ Wh                              # the layer's order: projection, bias, h @ Wh
+    Wx2, Wh2, b2 = cell.prepare_forward(Wx, Wh, b)
+    prepared = (x @ Wx2 + b2) + h @ Wh2
+    outs = []
+    for a, flag in ((plain, False), (prepared, True)):
+        c, hn, tc = (np.empty((N, H), np.float32) for _ in range(3))
+        cell.forward(a, c_prev, c, hn, tc, prepared=flag)
+        outs.append((a, c, hn, tc))
+    for want, got in zip(*outs):
+        assert np.array_equal(want, got)

@@ -80,6 +80,8 @@ class NumpyCell:
 
     ``forward(a, c_prev, c, h, tc)``: ``a`` ``(N, 4H)`` holds the pre-activations and receives the
     activated gates (f, i, g, o), in place; ``c``, ``h`` and ``tc = tanh(c)`` ``(N, H)`` are written.
+    A time loop first calls ``Wx, Wh, b = prepare_forward(Wx, Wh, b)`` once and then
+    ``forward(..., prepared=True)`` at every step (see :meth:`prepare_forward`).
 
     ``prepare_backward(acts, c_prev, tc)`` takes the activated gates, previous cell states and
     ``tanh(c)`` of *all* steps at once (leading axis ``T``) and computes every factor of the gradient
@@ -93,15 +95,23 @@ class NumpyCell:
         self.xp, self.H, self.fixed = xp, H, fixed
         self.ws = {} if ws is None else ws
         # sigmoid(z) = (1 + tanh(z / 2)) / 2 is stable and fast; g's columns get tanh(z) itself, so all
-        # four gates are three multiplications, one tanh and one addition over the whole (N, 4H) array
+        # four gates are one tanh between two multiplications and an addition over the whole (N, 4H) array
         half = np.full(4 * H, 0.5, dtype=dtype)
         half[2 * H:3 * H] = 1
         self.scale = xp.asarray(half)
         self.shift = xp.asarray(np.where(half == 1, 0, half).astype(dtype))
 
-    def forward(self, a, c_prev, c, h, tc) -> None:
+    def prepare_forward(self, Wx, Wh, b):
+        """Before a time loop: ``Wx``, ``Wh`` and ``b`` with every gate's columns multiplied by its scale,
+        so that ``x @ Wx + h @ Wh + b`` arrives at ``forward(..., prepared=True)`` already scaled. The
+        scales are 1/2 and 1, powers of two, so this changes no bit of the result; it saves one
+        multiplication of the ``(N, 4H)`` array per step."""
+        return Wx * self.scale, Wh * self.scale, b * self.scale
+
+    def forward(self, a, c_prev, c, h, tc, prepared: bool = False) -> None:
         xp, H = self.xp, self.H
-        a *= self.scale
+        if not prepared:
+            a *= self.scale
         xp.tanh(a, out=a)
         a *= self.scale
         a += self.shift
@@ -164,7 +174,10 @@ class CupyCell:
     def __init__(self, kernels, H: int):
         self.kernels, self.blocks = kernels, [slice(k * H, (k + 1) * H) for k in range(4)]
 
-    def forward(self, a, c_prev, c, h, tc) -> None:
+    def prepare_forward(self, Wx, Wh, b):
+        return Wx, Wh, b                         # the kernel takes the pre-activations as they are
+
+    def forward(self, a, c_prev, c, h, tc, prepared: bool = False) -> None:
         self.kernels[0](c_prev, *(a[:, s] for s in self.blocks), c, h, tc)
 
     def prepare_backward(self, acts, c_prev, tc) -> None:
@@ -259,9 +272,10 @@ def _forward_time_major(xs, h0, c0, Wx, Wh, b, fixed):
     N, T, D = xs.shape
     H = Wh.shape[0]
     xp = array_module(xs)                         # numpy, or cupy on the GPU (rnnbook.backend)
+    cell = lstm_cell(xp, H, xs.dtype, fixed)      # NumPy, or one fused CUDA kernel per step
+    Wx, Wh, b = cell.prepare_forward(Wx, Wh, b)   # NumPy: the gates' scales go into the weights, once
     acts = project_inputs(xs, Wx)                 # (T, N, 4H): every input projection in one GEMM
     acts += b
-    cell = lstm_cell(xp, H, acts.dtype, fixed)    # NumPy, or one fused CUDA kernel per step
     hs, cs = xp.empty((T + 1, N, H), dtype=acts.dtype), xp.empty((T + 1, N, H), dtype=acts.dtype)
     tcs = xp.empty((T, N, H), dtype=acts.dtype)
     hs[0], cs[0] = h0, c0
@@ -269,7 +283,7 @@ def _forward_time_major(xs, h0, c0, Wx, Wh, b, fixed):
     for t in range(T):
         a = acts[t]
         a += xp.matmul(hs[t], Wh, out=hWh)        # the only matrix product inside the loop
-        cell.forward(a, cs[t], cs[t + 1], hs[t + 1], tcs[t])
+        cell.forward(a, cs[t], cs[t + 1], hs[t + 1], tcs[t], prepared=True)
     return hs, cs, tcs, acts
 
 
@@ -283,6 +297,7 @@ def _backward_time_major(dhs_t, xs, hs, cs, tcs, acts, Wx, Wh, fixed, dh_last=No
     cell = lstm_cell(xp, H, tcs.dtype, fixed, ws)
     cell.prepare_backward(acts, cs[:-1], tcs)
     da_t = _buffer(ws, "da", (T, N, 4 * H), tcs.dtype, xp)
+    dhs_t = xp.ascontiguousarray(dhs_t)           # one copy, so that every step reads a contiguous block
     dh_sum = xp.empty((N, H), dtype=tcs.dtype)
     dh = xp.zeros((N, H), dtype=tcs.dtype) if dh_last is None else dh_last
     dc = xp.zeros((N, H), dtype=tcs.dtype) if dc_last is None else dc_last
