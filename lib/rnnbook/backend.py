@@ -18,7 +18,8 @@ NumPy. ``use_cpu()`` switches back; :func:`to_numpy` copies any array to the hos
 ``clip_grad_norm``, and ``LanguageModel`` built from them with ``cell="lstm"``). The other
 layers and models are NumPy-only; ``TimeRNN`` and ``TimeGRU`` (so ``LanguageModel(cell="rnn")``
 and ``cell="gru"``) raise a ``RuntimeError`` saying so when built under ``use_gpu()``. Dropout
-masks are drawn on the GPU by CuPy's generator, seeded from the layer's NumPy generator: reproducible for a seed, but not the same masks as on the CPU.
+masks are drawn on the GPU by CuPy's generator, seeded from the layer's NumPy generator:
+reproducible for a seed, but not the same masks as on the CPU.
 On CuPy, the elementwise work of one LSTM time step (three sigmoids, two
 tanh, the cell and hidden updates; and its backward) is one fused kernel
 (:func:`lstm_kernels`), because on a GPU the cost of launching many tiny kernels, not

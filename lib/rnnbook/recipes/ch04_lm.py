@@ -47,6 +47,9 @@ from ._common import check_config, write_json
 __all__ = ["CONFIGS", "VARIANTS", "variant_settings", "config_variants", "best_epoch", "load_data",
            "unigram_perplexity", "build_model", "train_variant", "run", "log_path", "load_log", "main"]
 
+#: This recipe's module (``__name__`` is ``"__main__"`` when it runs with ``python -m``).
+RECIPE = "rnnbook.recipes.ch04_lm"
+
 #: The configurations. ``ci`` is what the chapter trains to compare the RNN with the LSTM; ``ladder``
 #: is the chapter's small over-fitting setting for the regularisation ladder (only the variants it
 #: lists, each run with validation after every epoch and compared at its best epoch); ``long`` is the
@@ -221,7 +224,8 @@ def train_variant(data: dict, config, name: str, seed: int, *, agreement=None, l
 
     Returns ``(model, record)``: the trained model and a JSON-ready dict with the variant's
     settings, ``params``, per-epoch ``val_ppl``, ``train_ppl``, ``lr`` and ``tokens``, the final
-    ``val`` and ``test`` perplexity, the ``best_epoch`` and its ``best_val`` perplexity, ``steps``, wall-clock ``seconds`` of training and, if
+    ``val`` and ``test`` perplexity, the ``best_epoch`` and its ``best_val`` perplexity, ``steps``,
+    wall-clock ``seconds`` of training and, if
     ``agreement`` (an :class:`~rnnbook.data.agreement.AgreementSet`) is given, its accuracy table.
     """
     config = _check_config(config)
@@ -298,7 +302,7 @@ def run(config_name: str, out=None, *, resume: bool = False, samples: bool = Tru
     items = make_agreement_set(data["vocab"], per_cell=config["agreement_per_cell"], seed=0)
     bs, T = config["batch_size"], config["seq_len"]
     result = {
-        "recipe": "rnnbook.recipes.ch04_lm", "config_name": config_name, "config": config,
+        "recipe": RECIPE, "config_name": config_name, "config": config,
         "python": platform.python_version(), "numpy": np.__version__,
         "started": datetime.datetime.now().isoformat(timespec="seconds"), "complete": False,
         "data": {"corpus_tokens": data["corpus_tokens"], "train_tokens": int(data["train"].size),
@@ -348,11 +352,11 @@ def run(config_name: str, out=None, *, resume: bool = False, samples: bool = Tru
     return result
 
 
-log_path, load_log = _common.log_functions("04_lm", "rnnbook.recipes.ch04_lm", "finish it with --resume")
+log_path, load_log = _common.log_functions("04_lm", RECIPE, "finish it with --resume")
 
 
 def main(argv=None) -> int:
-    parser = _common.recipe_parser("rnnbook.recipes.ch04_lm", __doc__, CONFIGS,
+    parser = _common.recipe_parser(RECIPE, __doc__, CONFIGS,
                                    "ci: the chapter's RNN/LSTM comparison (about a minute); ladder: the chapter's "
                                    "over-fitting ladder, three seeds (about 3 minutes); long: the hand-run recipe")
     parser.add_argument("--resume", action="store_true", help="skip the runs already in --out")

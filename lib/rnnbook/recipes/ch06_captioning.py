@@ -41,6 +41,9 @@ from ._common import check_config, finish_log, new_log, write_json
 __all__ = ["CONFIGS", "TASKS", "load_task", "build_model", "predict", "caption_scores", "train_model", "run",
            "summarize", "format_table", "log_path", "load_log", "main"]
 
+#: This recipe's module (``__name__`` is ``"__main__"`` when it runs with ``python -m``).
+RECIPE = "rnnbook.recipes.ch06_captioning"
+
 #: The two tasks: name -> (image shape, longest caption in words, test splits; the first one is also
 #: scored after every epoch).
 TASKS: dict[str, tuple[tuple, int, tuple]] = {
@@ -249,7 +252,7 @@ def run(config="ci", out=None, *, tasks=None, conditionings=None, log=print) -> 
             if c not in CONDITIONINGS:
                 raise ValueError(f"unknown conditioning {c!r}; known: {list(CONDITIONINGS)}")
     say = log or (lambda msg: None)
-    result, wall = new_log("rnnbook.recipes.ch06_captioning", config_name, config, CONFIGS), time.perf_counter()
+    result, wall = new_log(RECIPE, config_name, config, CONFIGS), time.perf_counter()
     result.update({
         "data": {}, "std": "standard deviation over the seeds, ddof=0",
         "runs": [], "summary": {},
@@ -279,12 +282,13 @@ def run(config="ci", out=None, *, tasks=None, conditionings=None, log=print) -> 
     return finish_log(result, wall, out)
 
 
-log_path, load_log = _common.log_functions("06_captioning", "rnnbook.recipes.ch06_captioning", "run the recipe again")
+log_path, load_log = _common.log_functions("06_captioning", RECIPE, "run the recipe again")
 
 
 def main(argv=None) -> int:
-    parser = _common.recipe_parser("rnnbook.recipes.ch06_captioning", __doc__, CONFIGS,
-                                   "ci: what the chapter trains (about a minute); long: the hand-run recipe (~12 minutes)")
+    parser = _common.recipe_parser(
+        RECIPE, __doc__, CONFIGS,
+        "ci: what the chapter trains (about a minute); long: the hand-run recipe (~12 minutes)")
     parser.add_argument("--task", choices=sorted(TASKS), action="append", default=None,
                         help="train only this task (repeat for several; default: all)")
     args = _common.parse_args(parser, argv)
