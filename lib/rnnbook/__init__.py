@@ -45,6 +45,8 @@ module                             idea
                                    them ``rnnbook.grading.wire``, the sandbox ``rnnbook.grading.sandbox``,
                                    source checks ``rnnbook.grading.source``, batch mode
                                    ``rnnbook.grading.batch``, Gradescope ``rnnbook.grading.gradescope``
+``rnnbook.seeds``                  ``book_seed``: every seed the chapters use, shifted at once by
+                                   ``RNNBOOK_SEED_OFFSET`` to measure the seed spread (all chapters)
 ``rnnbook.book``                   ``glue`` for the notebooks, also where myst-nb is missing (all chapters)
 =================================  ===================================================================
 
@@ -53,10 +55,12 @@ products the time layers share) are internal.
 """
 __version__ = "0.1.0"
 
-from . import backend, checkpoint, functions, gradcheck, gru, layers, lstm, optim, rnn, train, viz  # noqa: F401
+from . import backend, checkpoint, functions, gradcheck, gru, layers, lstm, optim, rnn, seeds, train, viz  # noqa: F401
 from .backend import use_cpu, use_gpu  # noqa: F401
 from .layers import Affine, Dropout, Embedding, SoftmaxCrossEntropy  # noqa: F401
 from .rnn import TimeRNN  # noqa: F401
+from .seeds import book_rng, book_seed  # noqa: F401
 
-__all__ = ["backend", "checkpoint", "functions", "gradcheck", "gru", "layers", "lstm", "optim", "rnn", "train",
-           "viz", "use_cpu", "use_gpu", "Affine", "Dropout", "Embedding", "SoftmaxCrossEntropy", "TimeRNN"]
+__all__ = ["backend", "checkpoint", "functions", "gradcheck", "gru", "layers", "lstm", "optim", "rnn", "seeds",
+           "train", "viz", "book_seed", "book_rng", "use_cpu", "use_gpu", "Affine", "Dropout", "Embedding",
+           "SoftmaxCrossEntropy", "TimeRNN"]
