@@ -171,3 +171,68 @@ def numrefs():
 def test_every_figure_is_referred_to(path):
     missing = [n for n in figure_names(path) if n not in numrefs()]
     assert not missing, f"{path.name}: figures no text refers to (add {{numref}}`name` in the prose): {missing}"
+
+
+# ---------------------------------------------------------------------------------------------
+# One notation
+# ---------------------------------------------------------------------------------------------
+NOTATION = ROOT / "chapters" / "notation.md"
+
+
+def chapter_markdown(stem):
+    path = ROOT / "chapters" / f"{stem}.ipynb"
+    return "\n".join(source(c) for c in notebook(path)["cells"] if c["cell_type"] == "markdown")
+
+
+def notation_tables():
+    """{table heading: [(symbols as TeX, chapter stem)]} of the notation page's symbol tables."""
+    tables, heading = {}, "main"
+    for line in NOTATION.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            heading = line.lstrip("# ").strip()
+        m = re.match(r"\|(.*)\|\s*\{doc\}`([\w-]+)`\s*\|\s*$", line)
+        if m:
+            symbols = [part for tex in re.findall(r"\$([^$]+)\$", m.group(1).split("|")[0])
+                       for part in re.split(r",\s*(?![^{]*\})", tex)]
+            tables.setdefault(heading, []).append((symbols, m.group(2)))
+    return tables
+
+
+def squash(tex):
+    return re.sub(r"\s+|&", "", tex)
+
+
+def test_one_time_index_everywhere():
+    """Steps 1..T with h_0 before the first: no h_{-1} or 0..T-1 counting on the notation page or in a chapter."""
+    zero_based = re.compile(r"[hcx]_\{-1\}|0,\s*\\dots,\s*T\s*-\s*1|from \$0\$ to \$T\s*-\s*1\$")
+    texts = {"notation.md": NOTATION.read_text(encoding="utf-8")}
+    texts.update({p.name: chapter_markdown(p.stem) for p in CHAPTERS})
+    bad = {name: zero_based.findall(text) for name, text in texts.items() if zero_based.search(text)}
+    assert not bad, f"time counted from 0 (the book counts steps 1..T, with h_0 before the first): {bad}"
+    assert "$h_0$" in texts["notation.md"]
+
+
+def test_notation_page_symbols_appear_in_their_chapters():
+    tables = notation_tables()
+    assert "Symbols reused with another meaning" in tables and len(tables) >= 2
+    missing = []
+    for heading, rows in tables.items():
+        for symbols, stem in rows:
+            text = squash(chapter_markdown(stem))
+            missing += [f"${s}$ ({stem})" for s in symbols if squash(s) not in text]
+    assert not missing, f"symbols of the notation page that their chapter never writes: {missing}"
+
+
+def test_chapters_link_the_notation_page_where_they_reuse_a_symbol():
+    rows = notation_tables()["Symbols reused with another meaning"]
+    unlinked = sorted({stem for _, stem in rows if "<notation-reused>`" not in chapter_markdown(stem)})
+    assert not unlinked, f"chapters that reuse a symbol with another meaning but do not link the notation page: {unlinked}"
+
+
+def test_the_u_w_form_matches_the_autograd_article():
+    """U is the recurrent matrix and W the input matrix, without a bias, on the notation page and in appendix A1."""
+    page = squash(NOTATION.read_text(encoding="utf-8"))
+    a1 = squash(chapter_markdown("A1_autodiff"))
+    for text in (page, a1):
+        assert squash(r"f_t = \sigma(U_f h_{t-1} + W_f x_t)") in text
+        assert "U_fx_t" not in text and "W_fh_{t-1}" not in text
