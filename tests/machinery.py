@@ -38,8 +38,8 @@ TITLE = "#@title "
 SETUP_PREFIXES = ("#@title Setup", "# Setup for Colab")
 GLUE_IMPORTS = {"rnnbook.book", "myst_nb"}
 # Calls that return None, so a cell may end with them without showing an extra result.
-NONE_CALLS = {"print", "display", "plt.show", "plt.tight_layout", "plt.close", "fig.tight_layout", "np.set_printoptions",
-              "np.random.seed", "plt.rcParams.update"}
+NONE_CALLS = {"print", "display", "plt.show", "plt.tight_layout", "plt.close", "fig.tight_layout",
+              "np.set_printoptions", "np.random.seed", "plt.rcParams.update"}
 
 
 # ------------------------------------------------------------------------------------------------

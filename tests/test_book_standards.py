@@ -275,7 +275,8 @@ def chapter_code(nn):
                 tree = ast.parse(source(c))
             except SyntaxError:
                 continue
-            streams += [canonical_tokens(_body(n), _params(n)) for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+            streams += [canonical_tokens(_body(n), _params(n))
+                        for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
             top = [s for s in tree.body if not isinstance(s, (ast.FunctionDef, ast.ClassDef, ast.Import,
                                                               ast.ImportFrom))]
             if top:

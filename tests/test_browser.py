@@ -1,10 +1,10 @@
 """The rendered book in a real browser: every page of the table of contents loads in headless
 Chromium, with the right title and headings, no broken images, no JavaScript errors from the
 book's own assets, and math rendered (MathJax is served by the book itself, so no raw `\\(` or `$$` TeX
-is left in the text). On chapter pages every plot is a numbered figure with a visible caption and an
-alt text that describes it (not a file path), and no visible code block, output or display formula is
-wider than the content column at a 1280-pixel-wide window (a formula may neither scroll nor be clipped). Screenshots go to _build/screenshots/ for a human to
-look at.
+is left in the text). On chapter pages every plot is a figure numbered within its chapter ("Fig. 3.2")
+with a visible caption and an alt text that describes it (not a file path), and no visible code block,
+output or display formula is wider than the content column at a 1280-pixel-wide window (a formula may
+neither scroll nor be clipped). Screenshots go to _build/screenshots/ for a human to look at.
 
 All requests to hosts other than 127.0.0.1 are blocked, so this also checks that the book's own
 content does not depend on a CDN. Skipped (with the reason) where Chromium is not installed, except
@@ -143,14 +143,17 @@ def looks_like_a_path(alt: str) -> bool:
 
 
 def check_figures(tab, page):
-    """Every image of a chapter is a numbered figure with a visible caption and a describing alt text."""
+    """Every image of a chapter is a numbered figure, numbered within its chapter ("Fig. 3.2", "Fig. A1.1"), with a
+    visible caption and a describing alt text."""
+    prefix = page.split("/")[-1].split("_")[0]
+    chapter = prefix.lstrip("0") if prefix.isdigit() else prefix
     problems = []
     for k, fig in enumerate(tab.evaluate(FIGURES)):
         where = f"image {k + 1} ({fig['src'][-40:]})"
         if not fig["caption"] or not fig["visible"]:
             problems.append(f"{where}: no visible caption")
-        elif not re.match(r"(Fig\.|Figure) \d+", fig["number"]):
-            problems.append(f"{where}: caption without a number ({fig['caption'][:40]!r})")
+        elif not re.match(rf"(Fig\.|Figure) {chapter}\.\d+\b", fig["number"]):
+            problems.append(f"{where}: caption without a number of chapter {chapter} ({fig['caption'][:40]!r})")
         alt = fig["alt"].strip()
         if len(alt) < 15 or looks_like_a_path(alt) or re.fullmatch(r"(fig(ure)?\.?\s*\d+)", alt, re.I):
             problems.append(f"{where}: alt text {alt!r} does not describe the figure")

@@ -226,7 +226,8 @@ def test_notation_page_symbols_appear_in_their_chapters():
 def test_chapters_link_the_notation_page_where_they_reuse_a_symbol():
     rows = notation_tables()["Symbols reused with another meaning"]
     unlinked = sorted({stem for _, stem in rows if "<notation-reused>`" not in chapter_markdown(stem)})
-    assert not unlinked, f"chapters that reuse a symbol with another meaning but do not link the notation page: {unlinked}"
+    assert not unlinked, ("chapters that reuse a symbol with another meaning but do not link the notation page: "
+                          f"{unlinked}")
 
 
 def test_the_u_w_form_matches_the_autograd_article():
