@@ -145,19 +145,22 @@ def claim_failures(rows: list[dict]) -> list[dict]:
 
 def _run_offset(job):
     """One notebook under one seed offset (a worker of ``--jobs``): its rows, and its run time."""
-    name, offset, timeout = job
+    name, offset, timeout, save_dir = job
     path = ROOT / name
     start = time.perf_counter()
     committed = nbformat.read(path, as_version=4)
-    rows = compare(committed, execute(committed, path, timeout, offset))
-    return name, offset, rows, time.perf_counter() - start
+    fresh = execute(committed, path, timeout, offset)
+    if save_dir:
+        pathlib.Path(save_dir).mkdir(parents=True, exist_ok=True)
+        nbformat.write(fresh, pathlib.Path(save_dir) / f"{name.replace('/', '__')[:-6]}@{offset}.ipynb")
+    return name, offset, compare(committed, fresh), time.perf_counter() - start
 
 
-def run_offsets(names: list[str], offsets: list[int], timeout: int, jobs: int) -> dict:
+def run_offsets(names: list[str], offsets: list[int], timeout: int, jobs: int, save_dir: str | None = None) -> dict:
     """Re-execute every notebook under every offset; print each run, then the worst spread per cell."""
     import multiprocessing
     runs = {}
-    work = [(name, k, timeout) for name in names for k in offsets]
+    work = [(name, k, timeout, save_dir) for name in names for k in offsets]
     with multiprocessing.get_context("spawn").Pool(max(1, jobs)) as pool:
         for name, offset, rows, seconds in pool.imap_unordered(_run_offset, work):
             runs.setdefault(name, {})[str(offset)] = rows
@@ -191,7 +194,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.offsets:
         names = [str(pathlib.Path(p).resolve().relative_to(ROOT)) for p in args.notebooks]
-        results = run_offsets(names, args.offsets, args.timeout, args.jobs)
+        results = run_offsets(names, args.offsets, args.timeout, args.jobs, args.save_dir)
         if args.out:
             pathlib.Path(args.out).write_text(json.dumps(results, indent=1))
         return 0
