@@ -21,11 +21,13 @@ from babel.messages.pofile import read_po, write_po
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LANG = "zh_CN"
 CATALOGS = ROOT / "locale" / LANG / "LC_MESSAGES"
+HEADER = """# Chinese translation of the page {page} of "Recurrent Neural Networks from Scratch".
+# Update with `make catalogs` after an English change; see the README's section on the Chinese edition."""
 # Pages that stay English in the Chinese edition: no catalog is made for them.
 ENGLISH_ONLY = {"chapters/api"}
 # For extraction only: myst-nb renders no output under the gettext builder unless told which MIME types to keep,
-# and without the rendered figures their captions and alt texts would not be extracted.
-GETTEXT_MIME = [["gettext", mime, 50 - k] for k, mime in enumerate(
+# and without the rendered figures their alt texts would not be extracted (first in the list: chosen first).
+GETTEXT_MIME = [["gettext", mime, 10 + k] for k, mime in enumerate(
     ["application/vnd.jupyter.widget-view+json", "text/html", "image/svg+xml", "image/png", "image/jpeg",
      "text/markdown", "text/latex", "text/plain"])]
 
@@ -90,8 +92,8 @@ def extract(book: pathlib.Path, out: pathlib.Path) -> pathlib.Path:
     return out / "_build" / "gettext"
 
 
-def update_catalog(pot: pathlib.Path, po: pathlib.Path) -> dict:
-    """Merge the template `pot` into the catalog `po` (created when missing); returns its counts.
+def update_catalog(pot: pathlib.Path, po: pathlib.Path, page: str) -> dict:
+    """Merge the template `pot` into the catalog `po` of `page` (created when missing); returns its counts.
 
     Translations of unchanged messages are kept; a message whose English changed keeps its old translation,
     marked fuzzy, with the previous English beside it. Messages no longer in the English are dropped.
@@ -101,17 +103,20 @@ def update_catalog(pot: pathlib.Path, po: pathlib.Path) -> dict:
     if po.exists():
         with po.open("rb") as f:
             catalog = read_po(f, locale=LANG)
-        catalog.update(template, update_header_comment=False)
+        catalog.update(template, update_header_comment=False, update_creation_date=False)
     else:
-        catalog = read_po(pot.open("rb"), locale=LANG)
+        with pot.open("rb") as f:
+            catalog = read_po(f, locale=LANG)
         catalog.fuzzy = False
-    catalog.locale = LANG
-    catalog.language_team = "rnnbook <https://github.com/rnnbook/rnnbook>"
-    catalog.revision_date = catalog.creation_date = template.creation_date
+    catalog.header_comment = HEADER.format(page=page)
+    catalog.project, catalog.version = "rnnbook", ""
+    catalog.last_translator = catalog.language_team = "rnnbook <https://github.com/rnnbook/rnnbook>"
+    for message in catalog:
+        # Babel marks messages with braces ({ref}`...`) as Python format strings: they are MyST roles.
+        message.flags -= {"python-format", "python-brace-format"}
     po.parent.mkdir(parents=True, exist_ok=True)
     with po.open("wb") as f:
-        write_po(f, catalog, width=0, include_previous=True, ignore_obsolete=True, omit_header=False,
-                 sort_output=False)
+        write_po(f, catalog, width=0, include_previous=True, ignore_obsolete=True, sort_output=False)
     return counts(po)
 
 
@@ -131,7 +136,7 @@ def catalogs(book: pathlib.Path = ROOT, catalog_dir: pathlib.Path = CATALOGS) ->
     pages = [p for p in toc_pages(book / "_toc.yml") if p not in ENGLISH_ONLY]
     with tempfile.TemporaryDirectory() as tmp:
         pots = extract(book, pathlib.Path(tmp))
-        result = {page: update_catalog(pots / f"{page}.pot", catalog_dir / f"{page}.po") for page in pages}
+        result = {page: update_catalog(pots / f"{page}.pot", catalog_dir / f"{page}.po", page) for page in pages}
     for stale in sorted(catalog_dir.rglob("*.po")):
         if stale.relative_to(catalog_dir).with_suffix("").as_posix() not in result:
             print(f"removing {stale.relative_to(book)}: its page is no longer in _toc.yml")
