@@ -47,8 +47,8 @@ def load_renderer(name):
 def retrieve_glue_data(document, key):
     """myst-nb's glue lookup; in a translated message, it looks in the glue data of the page it translates."""
     env = getattr(document.settings, "env", None)
-    if ("nb_renderer" not in document and str(document.current_source or document.get("source", "")).endswith("<translated>")
-            and env is not None and _current["docname"] == env.docname):
+    translated = str(document.current_source or document.get("source", "")).endswith("<translated>")
+    if "nb_renderer" not in document and translated and env is not None and _current["docname"] == env.docname:
         return _retrieve_glue_data({"nb_renderer": _current["renderer"]}, key)
     return _retrieve_glue_data(document, key)
 
