@@ -92,8 +92,8 @@ def extract(book: pathlib.Path, out: pathlib.Path) -> pathlib.Path:
     return out / "_build" / "gettext"
 
 
-def update_catalog(pot: pathlib.Path, po: pathlib.Path, page: str) -> dict:
-    """Merge the template `pot` into the catalog `po` of `page` (created when missing); returns its counts.
+def update_catalog(pot: pathlib.Path, po: pathlib.Path, page: str) -> None:
+    """Merge the template `pot` into the catalog `po` of `page` (created when missing).
 
     Translations of unchanged messages are kept; a message whose English changed keeps its old translation,
     marked fuzzy, with the previous English beside it. Messages no longer in the English are dropped.
@@ -114,10 +114,33 @@ def update_catalog(pot: pathlib.Path, po: pathlib.Path, page: str) -> dict:
     for message in catalog:
         # Babel marks messages with braces ({ref}`...`) as Python format strings: they are MyST roles.
         message.flags -= {"python-format", "python-brace-format"}
+    write_catalog(catalog, po)
+
+
+def write_catalog(catalog, po: pathlib.Path) -> None:
+    """Write a catalog the way `make catalogs` always does (no line wrapping, previous English kept)."""
     po.parent.mkdir(parents=True, exist_ok=True)
     with po.open("wb") as f:
         write_po(f, catalog, width=0, include_previous=True, ignore_obsolete=True, sort_output=False)
-    return counts(po)
+
+
+def share_translations(catalog_dir: pathlib.Path, pages: list[str]) -> None:
+    """Fill an untranslated message from another page whose catalog translates the same English (an exercise
+    page and its solutions share most of their prose); a comment names the page it came from."""
+    catalogs, known = {}, {}
+    for page in pages:
+        with (catalog_dir / f"{page}.po").open("rb") as f:
+            catalogs[page] = read_po(f)
+        for message in catalogs[page]:
+            if message.id and message.string and not message.fuzzy:
+                known.setdefault(message.id, (message.string, page))
+    for page, catalog in catalogs.items():
+        shared = [m for m in catalog if m.id and not m.string and m.id in known]
+        for message in shared:
+            message.string, source = known[message.id]
+            message.auto_comments = [f"same English as in {source}; translation copied from there"]
+        if shared:
+            write_catalog(catalog, catalog_dir / f"{page}.po")
 
 
 def counts(po: pathlib.Path) -> dict:
@@ -132,16 +155,19 @@ def counts(po: pathlib.Path) -> dict:
 
 
 def catalogs(book: pathlib.Path = ROOT, catalog_dir: pathlib.Path = CATALOGS) -> dict:
-    """Extract and merge: one catalog per page of the English table of contents (English-only pages apart)."""
+    """Extract and merge: one catalog per page of the English table of contents (English-only pages apart);
+    returns the counts of each."""
     pages = [p for p in toc_pages(book / "_toc.yml") if p not in ENGLISH_ONLY]
     with tempfile.TemporaryDirectory() as tmp:
         pots = extract(book, pathlib.Path(tmp))
-        result = {page: update_catalog(pots / f"{page}.pot", catalog_dir / f"{page}.po", page) for page in pages}
+        for page in pages:
+            update_catalog(pots / f"{page}.pot", catalog_dir / f"{page}.po", page)
+    share_translations(catalog_dir, pages)
     for stale in sorted(catalog_dir.rglob("*.po")):
-        if stale.relative_to(catalog_dir).with_suffix("").as_posix() not in result:
+        if stale.relative_to(catalog_dir).with_suffix("").as_posix() not in pages:
             print(f"removing {stale.relative_to(book)}: its page is no longer in _toc.yml")
             stale.unlink()
-    return result
+    return {page: counts(catalog_dir / f"{page}.po") for page in pages}
 
 
 def build(book: pathlib.Path = ROOT, out: pathlib.Path | None = None) -> pathlib.Path:

@@ -249,3 +249,18 @@ def test_pseudo_translated_book(tmp_path):
     assert zh.catalogs(book, catalogs)["page"]["fuzzy"] == 1
     changed = po.read_text()
     assert '#, fuzzy\n#| msgid "Order matters."\nmsgid "Order matters a lot."\nmsgstr "顺序很重要。"' in changed
+
+
+def test_shared_english_is_translated_once(tmp_path):
+    """An exercise page and its solutions share prose: a translation made in one catalog fills the other."""
+    from babel.messages.catalog import Catalog
+    for page, text in (("exercises/01_rnn", "一个隐藏状态。"), ("solutions/01_rnn", "")):
+        catalog = Catalog(locale="zh_CN")
+        catalog.add("A hidden state.", text)
+        catalog.add("Only here." if text else "Only there.", "")
+        zh.write_catalog(catalog, tmp_path / f"{page}.po")
+    zh.share_translations(tmp_path, ["exercises/01_rnn", "solutions/01_rnn"])
+    with (tmp_path / "solutions" / "01_rnn.po").open("rb") as f:
+        filled = {m.id: m.string for m in read_po(f) if m.id}
+    assert filled == {"A hidden state.": "一个隐藏状态。", "Only there.": ""}
+    assert "#. same English as in exercises/01_rnn" in (tmp_path / "solutions" / "01_rnn.po").read_text()
