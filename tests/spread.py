@@ -1,4 +1,4 @@
-"""Measure how far a notebook's printed numbers move on another machine: the evidence behind tolerances.
+"""Measure how far a notebook's printed numbers move with the seed or the machine: the evidence behind tolerances.
 
 nbval re-runs every notebook and compares its outputs with the committed ones (``tests/tolerance.py``).
 Float32 training results depend on the BLAS kernels' summation order, so a machine whose OpenBLAS picks
@@ -14,6 +14,17 @@ declared tolerance (cell metadata ``tolerance``, see ``tests/tolerance.py``)::
 
 A cell marked ``FAIL`` would fail nbval in that setting: give it a tolerance larger than the measured
 spread (with a margin), print it more coarsely, or check its claim with an assertion instead.
+
+Training is chaotic, so another BLAS kernel changes a trained model about as much as another seed, and
+the seed spread is what tolerances and claim margins must cover. ``--offsets`` re-executes every
+notebook once per seed offset (``RNNBOOK_SEED_OFFSET``, which :func:`rnnbook.book_seed` adds to every
+seed a chapter uses), ``--jobs`` at a time, and reports the worst spread per cell over all offsets, and
+every claim assertion that failed under any offset::
+
+    python tests/spread.py chapters/02_bptt.ipynb chapters/03_lstm.ipynb --offsets 1 2 3 4 --jobs 2 --out s.json
+
+A claim that fails under some offset is not a finding: restate it as what does hold, measure it with
+more data, or remove it; never loosen its margin until it passes.
 """
 from __future__ import annotations
 
@@ -45,8 +56,12 @@ def text_outputs(cell) -> str:
     return "".join(parts)
 
 
-def execute(nb: nbformat.NotebookNode, path: pathlib.Path, timeout: int) -> nbformat.NotebookNode:
+def execute(nb: nbformat.NotebookNode, path: pathlib.Path, timeout: int, offset: int | None = None
+            ) -> nbformat.NotebookNode:
+    """Execute a copy of ``nb`` (its kernel started with ``RNNBOOK_SEED_OFFSET=offset`` when one is given)."""
     from nbclient import NotebookClient
+    if offset is not None:
+        os.environ["RNNBOOK_SEED_OFFSET"] = str(offset)      # the kernel inherits this process's environment
     nb = copy.deepcopy(nb)
     NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
@@ -103,7 +118,7 @@ def suggest(pairs, margin: float = 2.0) -> dict:
 
 
 def setting() -> str:
-    keys = ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")
+    keys = ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "RNNBOOK_SEED_OFFSET")
     return ", ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in keys)
 
 
@@ -117,6 +132,52 @@ def print_rows(name: str, rows: list[dict]) -> None:
               f"declared {r['tolerance'] or '-'} suggested {r.get('suggested') or '-'} | {r['source']}")
 
 
+def _badness(row: dict) -> tuple:
+    """Order rows from mild to bad: a failing row first, then the larger relative difference."""
+    rel = row["max_rel"] if row.get("max_rel") is not None else float("inf")
+    return (not row["passes"], rel)
+
+
+def claim_failures(rows: list[dict]) -> list[dict]:
+    """The rows whose cell raised an ``AssertionError``: a claim that did not hold."""
+    return [r for r in rows if (r.get("error") or "").startswith("AssertionError")]
+
+
+def _run_offset(job):
+    """One notebook under one seed offset (a worker of ``--jobs``): its rows, and its run time."""
+    name, offset, timeout = job
+    path = ROOT / name
+    start = time.perf_counter()
+    committed = nbformat.read(path, as_version=4)
+    rows = compare(committed, execute(committed, path, timeout, offset))
+    return name, offset, rows, time.perf_counter() - start
+
+
+def run_offsets(names: list[str], offsets: list[int], timeout: int, jobs: int) -> dict:
+    """Re-execute every notebook under every offset; print each run, then the worst spread per cell."""
+    import multiprocessing
+    runs = {}
+    work = [(name, k, timeout) for name in names for k in offsets]
+    with multiprocessing.get_context("spawn").Pool(max(1, jobs)) as pool:
+        for name, offset, rows, seconds in pool.imap_unordered(_run_offset, work):
+            runs.setdefault(name, {})[str(offset)] = rows
+            print(f"# {name}, RNNBOOK_SEED_OFFSET={offset}: {seconds:.0f} s", flush=True)
+            print_rows(f"{name}@{offset}", rows)
+    print("\n# worst spread per cell over the offsets", offsets)
+    failed = []
+    for name, by_offset in sorted(runs.items()):
+        worst: dict = {}
+        for offset, rows in by_offset.items():
+            failed += [(name, offset, r) for r in claim_failures(rows)]
+            for r in rows:
+                worst[r["cell"]] = max(worst.get(r["cell"], r), r, key=_badness)
+        print_rows(name, [worst[c] for c in sorted(worst)])
+    print("\n# claim assertions that failed under some offset:", "none" if not failed else len(failed))
+    for name, offset, r in failed:
+        print(f"{name} cell {r['cell']} offset {offset}: {r['error']}")
+    return {"setting": setting(), "offsets": offsets, "runs": runs}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="notebooks to re-execute and compare")
@@ -124,7 +185,16 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     parser.add_argument("--report", nargs="+", metavar="JSON", help="combine saved runs: worst per cell")
     parser.add_argument("--save-dir", help="also save the re-executed notebooks in this folder")
+    parser.add_argument("--offsets", nargs="+", type=int, metavar="K",
+                        help="re-execute under each seed offset K (RNNBOOK_SEED_OFFSET) and report the seed spread")
+    parser.add_argument("--jobs", type=int, default=1, help="with --offsets: notebooks executed at once")
     args = parser.parse_args(argv)
+    if args.offsets:
+        names = [str(pathlib.Path(p).resolve().relative_to(ROOT)) for p in args.notebooks]
+        results = run_offsets(names, args.offsets, args.timeout, args.jobs)
+        if args.out:
+            pathlib.Path(args.out).write_text(json.dumps(results, indent=1))
+        return 0
     if args.report:
         worst: dict = {}
         for f in args.report:

@@ -1,10 +1,10 @@
 """The rendered book in a real browser: every page of the table of contents loads in headless
 Chromium, with the right title and headings, no broken images, no JavaScript errors from the
 book's own assets, and math rendered (MathJax is served by the book itself, so no raw `\\(` or `$$` TeX
-is left in the text). On chapter pages every plot is a numbered figure with a visible caption and an
-alt text that describes it (not a file path), and no visible code block or output is wider than the
-content column at a 1280-pixel-wide window. Screenshots go to _build/screenshots/ for a human to
-look at.
+is left in the text). On chapter pages every plot is a figure numbered within its chapter ("Fig. 3.2")
+with a visible caption and an alt text that describes it (not a file path), and no visible code block,
+output or display formula is wider than the content column at a 1280-pixel-wide window (a formula may
+neither scroll nor be clipped). Screenshots go to _build/screenshots/ for a human to look at.
 
 All requests to hosts other than 127.0.0.1 are blocked, so this also checks that the book's own
 content does not depend on a CDN. Skipped (with the reason) where Chromium is not installed, except
@@ -114,6 +114,20 @@ OVERFLOWING = """() => Array.from(document.querySelectorAll(
             && !e.closest('details:not([open])') && e.scrollWidth > e.clientWidth + 1)
     .map(e => `${e.scrollWidth}>${e.clientWidth}px: ${e.innerText.split('\\n').find(l => l.length > 60) || ''}`
          .slice(0, 140))"""
+# Display math that does not fit the content column: its container scrolls sideways, or the typeset formula
+# reaches past the column's edge (clipped).
+MATH_TOO_WIDE = """() => Array.from(document.querySelectorAll('main mjx-container[display="true"]'))
+    .filter(e => e.offsetParent !== null && !e.closest('details:not([open])'))
+    .map(e => {
+        const math = e.querySelector('mjx-math') || e;
+        const inner = math.getBoundingClientRect();
+        const column = (e.closest('article') || document.querySelector('main')).getBoundingClientRect();
+        const parent = e.parentElement;
+        const scrolls = e.scrollWidth > e.clientWidth + 1 || (parent && parent.scrollWidth > parent.clientWidth + 1);
+        const clipped = inner.right > column.right + 1 || inner.left < column.left - 1;
+        return (scrolls || clipped) ? `${Math.round(inner.width)} px wide in a ${Math.round(column.width)} px column: `
+            + (e.getAttribute('aria-label') || e.textContent || '').slice(0, 80) : null;
+    }).filter(m => m)"""
 # Figures on a page: their caption text (with its number) and each image's alt text.
 FIGURES = """() => Array.from(document.querySelectorAll('main article img')).map(img => {
     const fig = img.closest('figure');
@@ -129,14 +143,17 @@ def looks_like_a_path(alt: str) -> bool:
 
 
 def check_figures(tab, page):
-    """Every image of a chapter is a numbered figure with a visible caption and a describing alt text."""
+    """Every image of a chapter is a numbered figure, numbered within its chapter ("Fig. 3.2", "Fig. A1.1"), with a
+    visible caption and a describing alt text."""
+    prefix = page.split("/")[-1].split("_")[0]
+    chapter = prefix.lstrip("0") if prefix.isdigit() else prefix
     problems = []
     for k, fig in enumerate(tab.evaluate(FIGURES)):
         where = f"image {k + 1} ({fig['src'][-40:]})"
         if not fig["caption"] or not fig["visible"]:
             problems.append(f"{where}: no visible caption")
-        elif not re.match(r"(Fig\.|Figure) \d+", fig["number"]):
-            problems.append(f"{where}: caption without a number ({fig['caption'][:40]!r})")
+        elif not re.match(rf"(Fig\.|Figure) {chapter}\.\d+\b", fig["number"]):
+            problems.append(f"{where}: caption without a number of chapter {chapter} ({fig['caption'][:40]!r})")
         alt = fig["alt"].strip()
         if len(alt) < 15 or looks_like_a_path(alt) or re.fullmatch(r"(fig(ure)?\.?\s*\d+)", alt, re.I):
             problems.append(f"{where}: alt text {alt!r} does not describe the figure")
@@ -197,6 +214,9 @@ def test_page_renders(page, site, browser):
         assert tab.locator("main mjx-container").count() >= 1, f"{page}: MathJax rendered nothing"
         raw = tab.evaluate(RAW_TEX)
         assert not raw, f"{page}: TeX source shown as text instead of rendered math: {raw}"
+        if page.startswith("chapters/"):                 # the chapters and the reference pages
+            wide_math = tab.evaluate(MATH_TOO_WIDE)
+            assert not wide_math, f"{page}: display math clipped or scrolling at 1280 px: {wide_math}"
 
     if page.startswith(("chapters/0", "chapters/A")):
         check_figures(tab, page)

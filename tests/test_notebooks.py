@@ -2,7 +2,8 @@
 the mechanical ones to all notebooks):
 
 * its first cell is the setup cell for Colab (installs the book's library when it is missing), built
-  from the repository URL in _config.yml and collapsed in the rendered book (tag ``hide-cell``);
+  from the repository URL in _config.yml and collapsed in every front end (tag ``hide-cell`` for the
+  rendered book, ``jupyter.source_hidden`` for JupyterLab, a ``#@title`` line and ``cellView: form`` for Colab);
 * it is committed executed, with no error outputs except in cells tagged ``raises-exception``;
 * widgets: a static page has no kernel, so every cell that shows an ipywidgets control is tagged
   ``remove-output`` (the rendered book shows its code, not a dead control) and ``nbval-ignore-output``,
@@ -19,6 +20,10 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for folder in ("chapters", "exercises", "solutions") for p in (ROOT / folder).glob("*.ipynb"))
 SETUP_TAGS = ["hide-cell"]
+# Collapsed in every front end, not only in the HTML book (as tests/machinery.py marks machinery cells):
+# JupyterLab / Notebook 7 / VS Code read jupyter.source_hidden, Colab reads cellView "form" (its title is the
+# cell's first line, "#@title ...").
+SETUP_METADATA = {"jupyter": {"source_hidden": True}, "cellView": "form"}
 WIDGET_TAGS = ["remove-output", "nbval-ignore-output"]
 
 
@@ -33,7 +38,8 @@ def setup_source(path: pathlib.Path | None = None) -> str:
     ones and leaves alone every package already installed at a version that satisfies the lower bound."""
     url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
     source = (
-        "# Setup for Colab, or any Python without the book's library: clone the book and install rnnbook from it,\n"
+        "#@title Setup: install the book's library where it is missing (Colab)\n"
+        "# For Colab, or any Python without the book's library: clone the book and install rnnbook from it,\n"
         "# adding only the packages it needs that are missing (those already installed at a version rnnbook supports\n"
         "# stay as they are). Locally and on Binder rnnbook is installed already and this cell does nothing.\n"
         "import importlib.util\n"
@@ -69,7 +75,7 @@ def setup_source(path: pathlib.Path | None = None) -> str:
 
 
 def is_setup_cell(cell) -> bool:
-    return cell.cell_type == "code" and cell.source.startswith("# Setup for Colab")
+    return cell.cell_type == "code" and cell.source.startswith(("#@title Setup", "# Setup for Colab"))
 
 
 def uses_widgets(cell) -> bool:
@@ -88,6 +94,8 @@ def test_setup_cell_is_first_and_in_sync_with_config(path):
                                             f"(run `python tests/test_notebooks.py --fix`)"
     assert code[0].source == setup_source(path), f"{path.name}: setup cell is out of date with _config.yml (--fix)"
     assert set(SETUP_TAGS) <= set(code[0].metadata.get("tags", []))
+    for key, value in SETUP_METADATA.items():
+        assert code[0].metadata.get(key) == value, f"{path.name}: setup cell metadata {key} is not {value} (--fix)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
@@ -137,6 +145,10 @@ def fix_all() -> None:
         for t in SETUP_TAGS:
             if t not in tags:
                 tags.append(t)
+                changed = True
+        for key, value in SETUP_METADATA.items():
+            if cell.metadata.get(key) != value:
+                cell.metadata[key] = value
                 changed = True
         for c in nb.cells:
             if "execution" in c.metadata:        # execution timestamps: noise in every diff

@@ -13,6 +13,12 @@ text:
 3. :func:`closing_accuracy` asks, at every closer, whether the model's most likely next character
    *was* that closer, and records the distance ``close - open`` (``"()"`` has distance 1).
 
+On a long held-out text, :func:`closing_predictions` does steps 2 and 3 at once, reading the text
+in parallel rows and keeping only the predictions at the closers, and :func:`blind_baseline` scores
+the same closers for a model without memory of the opener: the same network, reading only the
+characters *after* the opener (its state reset there). What the model gets right beyond that
+baseline it owes to remembering the opener.
+
 :class:`ClosingResult` groups the outcome by distance (:meth:`ClosingResult.by_distance`) and in
 buckets (:meth:`ClosingResult.accuracy`, :meth:`ClosingResult.short_and_long` for the book's
 "distance <= 5" and "distance >= 30").
@@ -31,7 +37,8 @@ import numpy as np
 
 from ._checks import check_min_int
 
-__all__ = ["BRACKETS", "QUOTES", "closing_pairs", "next_char_probs", "closing_accuracy", "ClosingResult"]
+__all__ = ["BRACKETS", "QUOTES", "closing_pairs", "next_char_probs", "closing_accuracy", "ClosingResult",
+           "closing_predictions", "blind_baseline", "wilson_interval"]
 
 BRACKETS = {"(": ")", "[": "]", "{": "}"}
 QUOTES = ("'", '"')
@@ -193,3 +200,108 @@ def closing_accuracy(text: str, next_probs, vocab, *, start: int = 0, quotes: bo
     rows = c - start - 1
     return ClosingResult(open=o, close=c, kind=k, distance=c - o, correct=p[rows].argmax(axis=1) == target,
                          prob=p[rows, target])
+
+
+def _encode(text: str, vocab, fill: str) -> np.ndarray:
+    """``text`` as ids of ``vocab``; a character the vocabulary lacks is read as ``fill``."""
+    if fill not in vocab.stoi:
+        raise ValueError(f"fill character {fill!r} is not in the vocabulary")
+    stoi, fill_id = vocab.stoi, vocab.stoi[fill]
+    return np.array([stoi.get(ch, fill_id) for ch in text], dtype=np.int64)
+
+
+def _with_memory_reset(model, run):
+    """Call ``run()`` with the model stateful from a zero state; restore its state flags afterwards."""
+    layers = model.recurrent
+    saved = [layer.stateful for layer in layers]
+    try:
+        for layer in layers:
+            layer.stateful = True
+        model.reset_state()
+        return run()
+    finally:
+        model.reset_state()
+        for layer, flag in zip(layers, saved):
+            layer.stateful = flag
+
+
+def closing_predictions(model, text: str, vocab, *, start: int = 0, stop: int | None = None, rows: int = 64,
+                        chunk_len: int = 1000, fill: str = " ", quotes: bool = True) -> ClosingResult:
+    """Score every closer of ``text[start:stop]`` for ``model``, reading the stretch in ``rows`` parallel rows.
+
+    The stretch is cut into ``rows`` contiguous rows of equal length (the remainder is dropped), read
+    left to right at once with the state carried from chunk to chunk of ``chunk_len`` characters, as
+    truncated BPTT reads its batches. Each row starts from a zero state, so a closer is scored only
+    when its opener lies in the same row: the model has read the opener and everything after it.
+    Only the predictions at closers are kept, so the memory needed does not grow with the text.
+    Characters the vocabulary lacks are read as ``fill``. Returns the same :class:`ClosingResult` as
+    :func:`closing_accuracy`, with positions in ``text``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    stop = len(text) if stop is None else stop
+    start = check_min_int("start", start, 0)
+    rows = check_min_int("rows", rows, 1)
+    chunk_len = check_min_int("chunk_len", chunk_len, 1)
+    if not start < stop <= len(text):
+        raise ValueError(f"need 0 <= start < stop <= len(text) = {len(text)}, got start={start}, stop={stop}")
+    row_len = (stop - start) // rows
+    if row_len < 2:
+        raise ValueError(f"text[{start}:{stop}] is too short for {rows} rows")
+    ids = _encode(text[start:start + rows * row_len], vocab, fill).reshape(rows, row_len)
+    pairs = closing_pairs(text, quotes=quotes)
+    o, c, k = pairs.T
+    row_of_open, row_of_close = (o - start) // row_len, (c - start) // row_len
+    keep = (o >= start) & (c < start + rows * row_len) & (row_of_open == row_of_close)
+    o, c, k = o[keep], c[keep], k[keep]
+    r, col = (c - start) // row_len, (c - start) % row_len - 1      # the prediction made after reading col
+    target = np.array([vocab.stoi[text[j]] for j in c], dtype=np.int64)
+    correct, prob = np.zeros(len(c), dtype=bool), np.zeros(len(c))
+
+    def run():
+        for s0 in range(0, row_len, chunk_len):
+            logits = np.asarray(model.predict(ids[:, s0:s0 + chunk_len]), dtype=np.float64)
+            here = (col >= s0) & (col < s0 + chunk_len)
+            z = logits[r[here], col[here] - s0]
+            correct[here] = z.argmax(axis=1) == target[here]
+            p = np.exp(z - z.max(axis=1, keepdims=True))
+            prob[here] = (p / p.sum(axis=1, keepdims=True))[np.arange(len(z)), target[here]]
+
+    _with_memory_reset(model, run)
+    return ClosingResult(open=o, close=c, kind=k, distance=c - o, correct=correct, prob=prob)
+
+
+def blind_baseline(model, text: str, vocab, closers: ClosingResult, *, max_read: int = 200,
+                   fill: str = " ") -> ClosingResult:
+    """The same closers, scored for ``model`` without memory of the opener: a no-memory baseline.
+
+    For every closer the model starts from a zero state and reads only the characters after the
+    opener, ``text[open + 1 : close]`` (at most the last ``max_read`` of them), then predicts. It
+    sees the local context a closer usually follows (the end of an argument list, of a string),
+    but not that anything was opened. A closer right after its opener (``"()"``, distance 1) leaves
+    nothing to read: the blind model cannot predict it and counts as wrong.
+    """
+    max_read = check_min_int("max_read", max_read, 1)
+    n = len(closers.close)
+    correct, prob = np.zeros(n, dtype=bool), np.zeros(n)
+    lengths = np.minimum(closers.distance - 1, max_read)
+    for length in np.unique(lengths[lengths > 0]):
+        which = np.flatnonzero(lengths == length)
+        ids = np.stack([_encode(text[c - length:c], vocab, fill) for c in closers.close[which]])
+        target = np.array([vocab.stoi[text[c]] for c in closers.close[which]], dtype=np.int64)
+        z = _with_memory_reset(model, lambda: np.asarray(model.predict(ids), dtype=np.float64)[:, -1])
+        correct[which] = z.argmax(axis=1) == target
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        prob[which] = (p / p.sum(axis=1, keepdims=True))[np.arange(len(z)), target]
+    return ClosingResult(open=closers.open, close=closers.close, kind=closers.kind, distance=closers.distance,
+                         correct=correct, prob=prob)
+
+
+def wilson_interval(successes: int, count: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval for a proportion (95 % for the default ``z``): ``(low, high)``."""
+    if count <= 0:
+        raise ValueError(f"count must be positive, got {count}")
+    p = successes / count
+    centre = (p + z * z / (2 * count)) / (1 + z * z / count)
+    half = z * np.sqrt(p * (1 - p) / count + z * z / (4 * count * count)) / (1 + z * z / count)
+    return float(centre - half), float(centre + half)
