@@ -11,14 +11,14 @@
 
 Written for the pinned Sphinx 7.4 and myst-nb 1.4: `setup` lists the functions of theirs it wraps.
 """
-import posixpath
+import pathlib
 import re
 
 import sphinx.transforms.i18n
 from myst_nb import sphinx_ as mystnb_sphinx
 from myst_nb.ext.glue import directives as glue_directives, roles as glue_roles, utils as glue_utils
 
-TEMPLATES = posixpath.join(posixpath.dirname(__file__).replace("\\", "/"), "templates")
+TEMPLATES = str(pathlib.Path(__file__).resolve().parent / "templates")
 # Where the Chinese edition sits inside the English one, and what each switch says.
 ZH_FOLDER = "zh_CN"
 LABELS = {"en": ("中文", "zh-CN", "阅读本页的中文版"), "zh": ("English", "en", "Read this page in English")}
