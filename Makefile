@@ -1,5 +1,7 @@
 # The book's two commands (see README.md):
-#   make book   build the HTML book into _build/html (creates .venv and installs everything first)
+#   make book   build the HTML book into _build/html, and its Chinese edition into _build/html/zh_CN
+#               (creates .venv and installs everything first)
+#   make catalogs  update the Chinese edition's translation catalogs (locale/zh_CN) after an English change
 #   make test   run the whole test suite: unit tests, nbval over every notebook, the grader's tests
 #   make unit   only the library's unit tests (no notebooks, no browser, no grader, no long recipes): < 2 minutes
 PYTHON ?= python3
@@ -11,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 unexport MPLBACKEND
 PYTEST_WORKERS ?= 2
 
-.PHONY: install book test unit browser sandbox clean
+.PHONY: install book catalogs test unit browser sandbox clean
 
 install: $(STAMP)
 
@@ -25,8 +27,14 @@ $(STAMP): requirements.txt pyproject.toml
 		|| (grep -v 'is ignored' $(VENV)/install.log | tail -40; exit 1)
 	touch $(STAMP)
 
+# Both editions, each with -W: English first, then the Chinese edition from locale/zh_CN (i18n/zh.py).
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python i18n/zh.py build
+
+# Extract the English messages and merge them into locale/zh_CN/LC_MESSAGES/*.po (see README.md).
+catalogs: $(STAMP)
+	$(BIN)/python i18n/zh.py catalogs
 
 # A notebook cell may take up to 10 minutes: the grader's batch test runs two sandboxed jobs of its own beside
 # the notebooks, so a heavy training cell can get a third of the 2 cores for a while.
