@@ -149,7 +149,12 @@ def _run_offset(job):
     path = ROOT / name
     start = time.perf_counter()
     committed = nbformat.read(path, as_version=4)
-    fresh = execute(committed, path, timeout, offset)
+    try:
+        fresh = execute(committed, path, timeout, offset)
+    except Exception as e:                               # a dead or timed-out kernel: one failed run, not all
+        return name, offset, [{"cell": -1, "source": "(the whole notebook)", "tolerance": {}, "passes": False,
+                               "text_differs": True, "max_abs": None, "max_rel": None,
+                               "error": f"{type(e).__name__}: {str(e)[:300]}"}], time.perf_counter() - start
     if save_dir:
         pathlib.Path(save_dir).mkdir(parents=True, exist_ok=True)
         nbformat.write(fresh, pathlib.Path(save_dir) / f"{name.replace('/', '__')[:-6]}@{offset}.ipynb")
