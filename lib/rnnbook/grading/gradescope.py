@@ -25,9 +25,9 @@ import sys
 import tempfile
 import zipfile
 
-from . import _chapter_id, find_solutions
+from .catalog import chapter_id, find_solutions
 
-__all__ = ["results_json", "grade_to_results", "build_bundle", "bundle_main"]
+__all__ = ["results_json", "grade_to_results", "build_bundle", "add_bundle_parser", "bundle_run"]
 
 
 def results_json(report: dict | None, error: str = "") -> dict:
@@ -98,7 +98,7 @@ def _package_source() -> pathlib.Path:
 
 def build_bundle(chapter: str, out, *, solutions=None) -> pathlib.Path:
     """Write the autograder archive for ``chapter`` to ``out`` (see the module docstring)."""
-    chapter = _chapter_id(chapter)
+    chapter = chapter_id(chapter)
     ref = find_solutions(chapter, solutions)
     pkg = _package_source()
     out = pathlib.Path(out)
@@ -134,13 +134,16 @@ def _pyproject() -> str:
             f"dependencies = {json.dumps(deps)}\n\n[tool.setuptools.packages.find]\nwhere = [\"lib\"]\n")
 
 
-def bundle_main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rnnbook.grade bundle",
-                                     description="Build a Gradescope autograder archive for one chapter.")
+def add_bundle_parser(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser("bundle", help="build a Gradescope autograder archive for one chapter",
+                            description="Build a Gradescope autograder archive for one chapter.")
     parser.add_argument("chapter", help="the chapter id, e.g. 03_lstm")
     parser.add_argument("--out", default="autograder.zip", help="the archive to write (default autograder.zip)")
     parser.add_argument("--solutions", help="folder of the reference solutions notebooks")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def bundle_run(args) -> int:
     try:
         path = build_bundle(args.chapter, args.out, solutions=args.solutions)
     except (FileNotFoundError, ValueError) as e:

@@ -19,7 +19,7 @@ import io
 import re
 import tokenize
 
-__all__ = ["code_cells", "chapter_of", "definitions", "uses_library", "similarity", "function_source"]
+__all__ = ["code_cells", "chapter_of", "definitions", "uses_library", "similarity", "function_source", "normalised_tokens"]
 
 _GRADER_RE = re.compile(r"""Grader\(\s*["']((?:\d\d|A\d)_[a-z0-9_]+)["']""")
 _STEM_RE = re.compile(r"^((?:\d\d|A\d)_[a-z0-9_]+?)(?:[- ](?:copy\d*|\(\d+\))|-Copy\d+)*$", re.IGNORECASE)
@@ -157,7 +157,7 @@ def function_source(node) -> str:
     return ast.unparse(node) if node is not None else ""
 
 
-def _normalised_tokens(src: str) -> list[str]:
+def normalised_tokens(src: str) -> list[str]:
     """Tokens with comments, docstrings and identifiers' names removed (renaming does not hide a copy)."""
     try:
         tree = ast.parse(src)
@@ -186,7 +186,7 @@ _KEEP = {"def", "return", "for", "in", "if", "else", "elif", "while", "range", "
 
 def similarity(a: str, b: str) -> float:
     """How alike two functions' normalised sources are, 0 to 1."""
-    ta, tb = _normalised_tokens(a), _normalised_tokens(b)
+    ta, tb = normalised_tokens(a), normalised_tokens(b)
     if not ta or not tb:
         return 0.0
     return difflib.SequenceMatcher(None, ta, tb, autojunk=False).ratio()
