@@ -2,13 +2,15 @@
 
 With bubblewrap (Debian's ``bubblewrap`` package) on Linux, the learner's process
 
-- sees the file system read-only, with a private, size-limited ``/tmp`` (``Limits.disk_mb``) as its only
-  writable place: no other kernel's files, even when the Python or the library lives under ``/tmp``;
-- sees no reference anywhere: the solutions folder in use, ``$RNNBOOK_SOLUTIONS``, the repository that
-  holds the library (its ``solutions/`` and ``.git``), any other copy of ``rnnbook`` on ``sys.path`` (a
-  wheel's ``rnnbook/_solutions`` included) and the folders passed in ``hide`` are covered by empty ones;
-  it imports ``rnnbook`` from a copy in which the graded chapter's library twins are absent
+- sees, read-only, only the system folders (``/usr``, ``/etc``, ...), the Python in use (its virtual
+  environment) and a copy of the library; nothing of ``/home``, ``/root``, ``/work``, ``/srv`` or of the
+  repository: no reference anywhere. Inside what it sees, any other copy of ``rnnbook`` on ``sys.path`` (a
+  wheel's ``rnnbook/_solutions`` included), ``$RNNBOOK_SOLUTIONS``, the solutions folder in use and the
+  folders passed in ``hide`` are covered by empty ones;
+- imports ``rnnbook`` from a copy in which the graded chapter's library twins are absent
   (:func:`library_without_twins`);
+- writes only to a private, size-limited ``/tmp`` (``Limits.disk_mb``): no other kernel's files, even when
+  the Python or the library lives under ``/tmp``;
 - has no network and its own process namespace (everything it starts dies with it);
 - runs as an unprivileged user of its own when the grader runs as root (``setpriv``), so the process
   limit (``RLIMIT_NPROC``) binds; a Python installed in a private home is bound into the sandbox readable.
@@ -160,21 +162,33 @@ def _interpreter_paths() -> list[str]:
     return sorted(os.path.realpath(p) for p in paths)
 
 
+_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
+
+
 def _bwrap_args(hide: list, library: str, disk_mb: int, as_root: bool) -> list:
-    args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--perms", "1777", "--size", str(disk_mb * 2 ** 20), "--tmpfs", "/tmp",
-            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            *([] if as_root else ["--unshare-user"]), "--die-with-parent", "--new-session"]
-    keep = _interpreter_paths()
-    covers = [h for h in hide if os.path.isdir(h)]
-    covers += [a for a in {_private_ancestor(k) for k in keep} if a]
-    for h in covers:
-        args += ["--perms", "0755", "--tmpfs", h]
-    for k in keep:                             # the Python itself, if a covered folder holds it
-        if any(k == h or k.startswith(h.rstrip("/") + "/") for h in covers):
+    """Only the system folders, the Python in use and the library copy are visible (read-only); ``/tmp`` is
+    private and size-limited; ``hide`` covers what those visible folders hold of the references."""
+    args = []
+    for d in _SYSTEM:
+        if os.path.islink(d):
+            args += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            args += ["--ro-bind", d, d]
+    args += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(disk_mb * 2 ** 20), "--tmpfs", "/tmp",
+             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+             *([] if as_root else ["--unshare-user"]), "--die-with-parent", "--new-session"]
+    visible = [d for d in _SYSTEM if os.path.isdir(d) and not os.path.islink(d)]
+    made: set = set()
+    for k in _interpreter_paths():             # the Python in use (a virtual environment, a private home)
+        if not any(k == v or k.startswith(v + "/") for v in visible):
+            for up in reversed(pathlib.Path(k).parents):     # folders above it, enterable by the learner's uid
+                if str(up) != "/" and str(up) not in made:
+                    args += ["--perms", "0755", "--dir", str(up)]
+                    made.add(str(up))
             args += ["--ro-bind", k, k]
-    for h in covers:                           # and what must stay hidden inside it (site-packages/rnnbook)
-        if any(h.startswith(k.rstrip("/") + "/") for k in keep):
+            visible.append(k)
+    for h in hide:                             # what the visible folders hold of the references
+        if os.path.isdir(h) and any(h == v or h.startswith(v + "/") for v in visible):
             args += ["--tmpfs", h]
     args += ["--ro-bind", library, SANDBOX_LIB, "--perms", "0777", "--dir", SANDBOX_HOME, "--chdir", SANDBOX_HOME]
     return args

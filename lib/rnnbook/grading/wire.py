@@ -81,6 +81,8 @@ def encode(value, *, objects: bool = False, _depth: int = 0):
     if type(value) is dict and all(type(k) is str for k in value):
         return {"__dict__": {k: encode(v, objects=objects, _depth=_depth + 1) for k, v in value.items()}}
     cls = type(value)
+    if cls is UnsupportedType:
+        return {"__type__": value.type_name}
     if objects and str(cls.__module__).startswith("rnnbook.") and hasattr(value, "__dict__"):
         return {"__obj__": f"{cls.__module__}:{cls.__qualname__}",
                 "state": {k: encode(v, objects=objects, _depth=_depth + 1) for k, v in vars(value).items()}}
