@@ -86,7 +86,7 @@ def test_exits_and_crashes_cost_only_their_exercise_and_patches_change_nothing(t
     assert "exit code 1" in ex["softmax"]["feedback"]
     assert "KeyboardInterrupt" in ex["cross_entropy"]["feedback"]
     assert "segmentation fault" in ex["rnn_step_forward"]["feedback"]
-    assert "the answer is 32" in ex["q_rnn_params"]["feedback"]
+    assert "32" not in ex["q_rnn_params"]["feedback"] and "not right" in ex["q_rnn_params"]["feedback"]
 
 
 def test_lying_objects_memory_loops_forks_and_fork_bombs(tmp_path, solutions):
@@ -146,7 +146,9 @@ def test_library_twins_nan_mutation_wrong_types_and_writing_the_references(tmp_p
                                      "rnn_step_forward": 0, "rnn_forward": 0})
     assert "should be a NumPy array, got str" in ex["one_hot"]["feedback"]
     assert "rnnbook.functions.softmax" in ex["softmax"]["feedback"] and "your own" in ex["softmax"]["feedback"]
-    assert "rnnbook.functions.cross_entropy" in ex["cross_entropy"]["feedback"]
+    # the notebook patched its own copy of F.cross_entropy to return 0.0: a wrong value, whatever the library holds
+    assert "loss is 0" in ex["cross_entropy"]["feedback"] or "rnnbook.functions.cross_entropy" in \
+        ex["cross_entropy"]["feedback"]
     assert "NaN" in ex["rnn_step_forward"]["feedback"]
     assert "modified its input `xs`" in ex["rnn_forward"]["feedback"]
     assert not (tmp_path / "pwned").exists()
@@ -170,7 +172,7 @@ def test_renamed_copy_endless_sleep_broken_cells_and_fair_dependencies(tmp_path,
     assert "fix `rnn_step_forward` first" in ex["rnn_forward"]["feedback"]
     assert ex["q_rnn_params"]["status"] == "not implemented"
     assert any("ran longer than 3 s" in n for n in report["notes"])
-    assert any("stopped the kernel" in n for n in report["notes"])
+    assert any("stopped the process" in n for n in report["notes"])
 
 
 def test_chapter_comes_from_the_notebook_and_can_be_overridden(tmp_path, solutions):

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import traceback
 import types
@@ -33,6 +34,14 @@ class CappedText(io.StringIO):
         if room > 0:
             super().write(s[:room])
         return len(s)
+
+
+@contextlib.contextmanager
+def quiet():
+    """Whatever the code inside prints goes nowhere."""
+    sink = CappedText(0)
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        yield
 
 
 def cap(text, limit: int = FEEDBACK_CHARS) -> str:

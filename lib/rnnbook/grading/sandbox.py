@@ -41,6 +41,7 @@ __all__ = ["Limits", "LearnerProcess", "sandbox_available", "library_without_twi
 
 SANDBOX_LIB = "/tmp/rnnbook-lib"        # where the learner's process finds its copy of the library
 SANDBOX_HOME = "/tmp/work"              # its working folder (inside its private /tmp)
+MAX_DEPENDENCY_CALLS = 20_000           # calls of another graded function answered per graded call
 
 
 @dataclasses.dataclass
@@ -289,20 +290,25 @@ class LearnerProcess:
                 continue
             return
 
-    def request(self, wait: float, **req) -> dict | None:
+    def _send(self, data: dict) -> None:
+        raw = (json.dumps(data) + "\n").encode()
+        while raw:
+            raw = raw[os.write(self._to_kernel, raw):]
+
+    def request(self, wait: float, on_dependency=None, **req) -> dict | None:
         """Send one request and wait for its answer (``None`` if the process died or did not answer in
         time; it is then stopped: call :meth:`restart`). Lines a forked call sends before the answer
-        (one per case) come back in the answer's ``"cases"``; ``"overflow"`` says one was too large."""
+        (one per case) come back in the answer's ``"cases"``; ``"overflow"`` says one was too large. A
+        call's question about a dependency (``{"dependency": name, "args": ...}``) is answered with
+        ``on_dependency(line)`` (at most ``MAX_DEPENDENCY_CALLS`` per request)."""
         req["nonce"] = uuid.uuid4().hex
         try:
-            data = (json.dumps(req) + "\n").encode()
-            while data:
-                data = data[os.write(self._to_kernel, data):]
+            self._send(req)
         except OSError:
             self.stop()
             return None
         deadline = time.monotonic() + wait
-        cases, overflow = [], False
+        cases, overflow, asked = [], False, 0
         while True:
             for line in self._lines():
                 if not line.strip():
@@ -320,6 +326,14 @@ class LearnerProcess:
                 elif "case" in ans:
                     if len(cases) < 1000:
                         cases.append(ans)
+                elif "dependency" in ans:
+                    asked += 1
+                    reply = on_dependency(ans) if on_dependency and asked <= MAX_DEPENDENCY_CALLS else \
+                        {"error": "no more calls of graded functions are answered"}
+                    try:
+                        self._send({"reply": True, **reply})
+                    except OSError:
+                        pass
                 else:
                     ans["cases"], ans["overflow"] = cases, overflow
                     return ans

@@ -114,7 +114,7 @@ class _NotebookRun:
     def request(self, wait: float, **req):
         """A request; if the process dies meanwhile, it is restarted and the request tried once more."""
         for attempt in range(2):
-            ans = self.process.request(wait, **req)
+            ans = self.process.request(wait, **dict(req))
             if ans is not None or self.gave_up:
                 return ans
             if not self.revive(unexpected=True):
@@ -122,49 +122,39 @@ class _NotebookRun:
         return None
 
 
-def _recorder(name: str, fn, table: list):
-    sig = inspect.signature(fn)
-
-    def record(*args, **kwargs):
-        out = fn(*args, **kwargs)
-        try:
-            bound = sig.bind(*args, **kwargs)
-            bound.apply_defaults()
-            table.append([wire.encode(dict(bound.arguments), objects=True), wire.encode(out, objects=True)])
-        except TypeError:
-            pass
-        return out
-    return record
-
-
-def _signature(fn) -> dict:
-    params, defaults = [], {}
-    for p in inspect.signature(fn).parameters.values():
-        params.append(p.name)
-        if p.default is not inspect.Parameter.empty:
-            defaults[p.name] = wire.encode(p.default)
-    return {"params": params, "defaults": defaults}
-
-
 class _Plan:
-    """One graded function's cases, expected outputs, known mistakes' outputs and dependency tables."""
+    """One graded function's cases, expected outputs and known mistakes' outputs (built before any learner
+    code runs)."""
 
-    def __init__(self, ex: Exercise, refs: dict, graded: set):
+    def __init__(self, ex: Exercise, refs: dict):
         self.cases = ex.make_cases()
-        called = [d for d in getattr(refs[ex.name], "__code__", None).co_names if d in graded and d != ex.name] \
-            if hasattr(refs[ex.name], "__code__") else []
-        self.tables: dict = {d: [] for d in called}
-        ref = policy.rebind(refs[ex.name], {d: _recorder(d, refs[d], self.tables[d]) for d in called})
-        self.expected = [ref(**copy.deepcopy(c)) for c in self.cases]
-        self.signatures = {d: _signature(refs[d]) for d in called}
+        self.expected = [refs[ex.name](**copy.deepcopy(c)) for c in self.cases]
         self.variants = {}
         for key in ex.mistakes:
             variant = refs.get(f"{ex.name}__{key}")
             if callable(variant):
                 self.variants[key] = [variant(**copy.deepcopy(c)) for c in self.cases]
 
-    def deps_for(self, used: list) -> dict:
-        return {d: {**self.signatures[d], "table": self.tables[d]} for d in used if d in self.tables}
+
+def _answer_dependency(refs: dict, allowed: list, limits: Limits):
+    """The grader's side of a dependency call: the reference's return value on the learner's arguments,
+    for an allowed (already graded) function only, as plain data."""
+    def answer(line: dict) -> dict:
+        name = line.get("dependency")
+        if name not in allowed:
+            return {"error": f"{policy.cap(name, 60)} is not answered by the grader here"}
+        try:
+            budget = wire.Budget(max_bytes=8 * 2 ** 20, max_arrays=64, max_items=20_000)
+            args = wire.decode(line.get("args"), budget=budget)
+            kwargs = wire.decode(line.get("kwargs"), budget=budget)
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise ValueError("malformed call")
+            with policy.quiet():
+                value = refs[name](*args, **kwargs)
+            return {"value": wire.encode(value)}
+        except Exception as e:  # the learner's arguments made the reference fail: say what, never where
+            return {"error": f"{type(e).__name__}: {policy.cap(e, 200)}"}
+    return answer
 
 
 def _chapter_for(nb, path: pathlib.Path, chapter: str | None) -> str:
@@ -232,10 +222,11 @@ def _outcomes(ans: dict, n: int, limits: Limits) -> tuple[list, dict | None]:
 
 
 def _grade_function(run: _NotebookRun, ex: Exercise, plan: _Plan, deps: list, limits: Limits,
-                    chapter: str) -> Result:
+                    chapter: str, refs: dict) -> Result:
     seconds = limits.call_timeout or ex.time_limit
-    ans = run.request(seconds + 30, op="call", name=ex.name, time_limit=seconds, objects=True,
-                      cases=[wire.encode(c, objects=True) for c in plan.cases], deps=plan.deps_for(deps))
+    ans = run.request(seconds + 30, on_dependency=_answer_dependency(refs, deps, limits), op="call",
+                      name=ex.name, time_limit=seconds, objects=True,
+                      cases=[wire.encode(c, objects=True) for c in plan.cases], deps=deps)
     if ans is None:
         return Result(ex.name, 0, ex.points, "your function stopped the process that ran it", "error")
     st = ans.get("status")
@@ -311,6 +302,25 @@ def _described(ans) -> dict:
     return {str(k): v for k, v in names.items() if isinstance(v, dict)}
 
 
+def _uses(name: str, bindings: dict, chapter: str) -> list:
+    binding = bindings.get(name)
+    used = binding.names_used() if binding is not None and binding.kind == "def" else set()
+    return dependencies(name, used, chapter)
+
+
+def _grading_order(specs, bindings, chapter: str) -> list:
+    """The specs in their order, except that a graded function comes after those it calls (where the
+    calls form no cycle)."""
+    left, order = list(specs), []
+    while left:
+        done = {s.name for s in order}
+        ready = next((s for s in left if not isinstance(s, Exercise)
+                      or all(d in done for d in _uses(s.name, bindings, chapter))), left[0])
+        order.append(ready)
+        left.remove(ready)
+    return order
+
+
 def _twins(specs, chapter: str) -> dict:
     return {ex.library: policy.twin_message(ex.library, ex.name, chapter) for ex in specs
             if isinstance(ex, Exercise) and ex.library}
@@ -335,9 +345,8 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
     specs = exercises_for(chapter)
     ref_path = find_solutions(chapter, solutions, path)
     refs = reference_namespace(chapter, ref_path)
-    graded_fns = {ex.name for ex in specs if isinstance(ex, Exercise)}
-    # every input, expected output and dependency table, before the learner's code runs
-    plans = {ex.name: _Plan(ex, refs, graded_fns) for ex in specs if isinstance(ex, Exercise)}
+    # every input and expected output, before the learner's code runs
+    plans = {ex.name: _Plan(ex, refs) for ex in specs if isinstance(ex, Exercise)}
 
     bindings, _ = source.definitions(nb)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="rnnbook-grade-"))
@@ -369,7 +378,7 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
         process.start()
         run.run_cells(source.code_cells(nb))
         described = _described(run.request(60, op="describe", names=[ex.name for ex in specs]))
-        for ex in specs:
+        for ex in _grading_order(specs, bindings, chapter):
             if isinstance(ex, (Question, Choice)):
                 results[ex.name] = _answer(run, ex, refs, limits, final)
                 continue
@@ -381,10 +390,10 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
                                           f"{ex.name} is the library's {ex.library} (absent while chapter {chapter} "
                                           f"is graded): this exercise asks for your own implementation", "failed")
                 continue
-            binding = bindings.get(ex.name)
-            used = binding.names_used() if binding is not None and binding.kind == "def" else set()
-            deps_used[ex.name] = dependencies(ex.name, used, chapter)
-            results[ex.name] = _grade_function(run, ex, plans[ex.name], deps_used[ex.name], limits, chapter)
+            # a dependency is answered by the grader only once it is graded itself: its answers can no
+            # longer help it (in a cycle of dependencies, the later ones run with the learner's own)
+            deps_used[ex.name] = [d for d in _uses(ex.name, bindings, chapter) if d in results]
+            results[ex.name] = _grade_function(run, ex, plans[ex.name], deps_used[ex.name], limits, chapter, refs)
     finally:
         process.stop()
         for p in clean_process:
@@ -396,7 +405,7 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
         results[ex.name].kind = kind_of(ex)
     notes = list(run.notes)
     if not process.sandboxed:
-        notes.append("running without a sandbox (bubblewrap not available): the learner's code could read what "
+        notes.append("running without a sandbox (bubblewrap not available or turned off): the learner's code could read what "
                      "the grader's user can, the references included, and had no disk quota")
     return {
         "notebook": str(path), "chapter": chapter, "solutions": str(ref_path),

@@ -5,8 +5,8 @@ Started by :class:`rnnbook.grading.sandbox.LearnerProcess` as
 reads one JSON request per line from ``FD_IN`` and answers JSON lines on ``FD_OUT``, every value as plain
 data (:mod:`rnnbook.grading.wire`): no files are exchanged. It never compares anything and never
 receives a reference: no reference source, no expected output, no answer. When a graded function calls
-another graded function, it gets a table of that dependency's reference outputs *on the calls the
-reference makes on these very inputs* (computed by the grader), and nothing else.
+another graded function that is already graded, each such call is sent to the grader, which answers with
+the reference's return value on those arguments (:func:`_dependency`).
 
 Each graded function runs in a forked child process with its own limits (address space, CPU seconds),
 so ``sys.exit``, ``os._exit``, a segfault, running out of memory or an endless loop cost that one
@@ -17,7 +17,6 @@ to the grader.
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 import os
 import resource
@@ -58,48 +57,37 @@ def _write_line(fd: int, data: dict) -> None:
         raw = raw[os.write(fd, raw):]
 
 
-def _args_match(a: dict, b: dict) -> bool:
-    import numpy as np
-    if a.keys() != b.keys():
-        return False
-    for k in a:
-        x, y = a[k], b[k]
-        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
-            x, y = np.asarray(x), np.asarray(y)
-            if x.shape != y.shape or x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
-                return False
-            if not np.allclose(x, y, rtol=1e-9, atol=1e-12, equal_nan=True):
-                return False
-        elif x != y:
-            return False
-    return True
+def _read_line(fd: int) -> bytes:
+    """One line from the grader, read straight from the pipe (the parent is not reading it meanwhile)."""
+    chunks = []
+    while True:
+        b = os.read(fd, 1)
+        if not b:
+            raise EOFError("the grader closed the pipe")
+        if b == b"\n":
+            return b"".join(chunks)
+        chunks.append(b)
+        if len(chunks) > 1 << 20 and len(chunks) % (1 << 16) == 0:
+            rest = os.read(fd, 1 << 16)           # a large reply: read faster
+            if b"\n" in rest:
+                head, _ = rest.split(b"\n", 1)
+                return b"".join(chunks) + head
+            chunks.append(rest)
 
 
-def _dependency(name: str, spec: dict, own):
-    """A stand-in for graded function ``name``: the reference's outputs on the calls the reference makes
-    for these inputs (``spec["table"]``); other calls go to the learner's own ``own`` (if any)."""
-    import copy
-    params = list(spec.get("params", []))
-    table = [(wire.decode(a, objects=True), wire.decode(o, objects=True)) for a, o in spec.get("table", [])]
-    defaults = {k: wire.decode(v) for k, v in (spec.get("defaults") or {}).items()}
-    sig = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                               default=defaults.get(p, inspect.Parameter.empty)) for p in params])
+def _dependency(name: str, nonce, fds: tuple):
+    """A stand-in for graded function ``name`` while another one is graded: each call is answered by the
+    grader, which runs its reference on these arguments (so one bug costs one exercise). The grader
+    answers only for functions already graded, so this never reveals an answer still to be graded."""
+    fd_in, fd_out = fds
 
     def dependency(*args, **kwargs):
-        try:
-            bound = sig.bind(*args, **kwargs)
-            bound.apply_defaults()
-            call = dict(bound.arguments)
-        except TypeError:
-            call = None
-        if call is not None:
-            for known, out in table:
-                if _args_match(call, known):
-                    return copy.deepcopy(out)
-        if callable(own):
-            return own(*args, **kwargs)
-        raise RuntimeError(f"{name} was called with inputs that the reference never passes it, and your own "
-                           f"{name} is not defined")
+        _write_line(fd_out, {"nonce": nonce, "dependency": name, "args": wire.encode(list(args)),
+                             "kwargs": wire.encode(kwargs)})
+        reply = json.loads(_read_line(fd_in))
+        if "error" in reply:
+            raise RuntimeError(f"{name} (the reference, standing in for yours): {reply['error']}")
+        return wire.decode(reply.get("value"))
     dependency.__name__ = name
     return dependency
 
@@ -169,15 +157,15 @@ def _in_child(fn, req: dict, limits: dict, fd: int) -> dict:
     return {"status": "done" if code == 0 else "exited", "code": code}
 
 
-def _call(ns: dict, req: dict, limits: dict, fd: int) -> dict:
+def _call(ns: dict, req: dict, limits: dict, fd: int, fd_in: int) -> dict:
     name = req["name"]
     fn = ns.get(name)
     if fn is None:
         return {"status": "missing"}
     if not callable(fn):
         return {"status": "not callable", "type": type(fn).__name__[:100]}
-    deps = req.get("deps") or {}
-    fn = policy.rebind(fn, {d: _dependency(d, spec, ns.get(d)) for d, spec in deps.items()})
+    deps = req.get("deps") or []
+    fn = policy.rebind(fn, {d: _dependency(d, req.get("nonce"), (fd_in, fd)) for d in deps})
     return _in_child(fn, req, limits, fd)
 
 
@@ -263,7 +251,7 @@ def main(argv=None) -> None:
                 answer(req, ok=err is None, error=None if err is None else policy.error_info(err),
                        threads=_threads())
             elif op == "call":
-                answer(req, **_call(ns, req, limits, fd_out))
+                answer(req, **_call(ns, req, limits, fd_out, fd_in))
             elif op == "value":
                 try:
                     value = ns.get(req["name"], wire.UnsupportedType("missing"))
