@@ -166,7 +166,7 @@ def _interpreter_paths() -> list[str]:
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 
 
-def _bwrap_args(hide: list, library: str, disk_mb: int, as_root: bool) -> list:
+def _bwrap_args(hide: list, library: str, disk_mb: int, as_root: bool, extra=()) -> list:
     """Only the system folders, the Python in use and the library copy are visible (read-only); ``/tmp`` is
     private and size-limited; ``hide`` covers what those visible folders hold of the references."""
     args = []
@@ -180,7 +180,7 @@ def _bwrap_args(hide: list, library: str, disk_mb: int, as_root: bool) -> list:
              *([] if as_root else ["--unshare-user"]), "--die-with-parent", "--new-session"]
     visible = [d for d in _SYSTEM if os.path.isdir(d) and not os.path.islink(d)]
     made: set = set()
-    for k in _interpreter_paths():             # the Python in use (a virtual environment, a private home)
+    for k in [*_interpreter_paths(), *extra]:             # the Python in use (a virtual environment, a private home)
         if not any(k == v or k.startswith(v + "/") for v in visible):
             for up in reversed(pathlib.Path(k).parents):     # folders above it, enterable by the learner's uid
                 if str(up) != "/" and str(up) not in made:
@@ -208,7 +208,8 @@ class LearnerProcess:
 
     ``library``: the folder holding the ``rnnbook`` copy it imports (:func:`library_without_twins`);
     ``workdir``: its working folder when there is no sandbox; ``clean=True`` starts a process that runs
-    only trusted runs (a configuration experiment) and never a notebook."""
+    only trusted runs (a configuration experiment) and never a notebook; ``extra_path``: folders of spec
+    modules such a run imports (visible read-only, on its path)."""
 
     def __init__(self, workdir: str, limits: Limits, *, library: str, sandbox: bool | None = None, hide=(),
                  clean: bool = False, extra_path=()):
@@ -251,8 +252,8 @@ class LearnerProcess:
             cmd = [shutil.which("setpriv"), "--reuid", str(self.uid), "--regid", str(self.uid), "--clear-groups",
                    "--", *cmd]
         if self.sandboxed:
-            cmd = [shutil.which("bwrap"), *_bwrap_args(self.hide, self.library, lim.disk_mb, self.uid is not None),
-                   "--", *cmd]
+            cmd = [shutil.which("bwrap"), *_bwrap_args(self.hide, self.library, lim.disk_mb, self.uid is not None,
+                                                        self.extra_path), "--", *cmd]
         lib = SANDBOX_LIB if self.sandboxed else self.library
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RNNBOOK_SOLUTIONS", "JPY_", "PYTHON"))}
         env.update(MPLBACKEND="Agg", RNNBOOK_GRADING="1", HOME=home, TMPDIR="/tmp" if self.sandboxed else home,

@@ -273,7 +273,7 @@ def _grade_experiment(run: _NotebookRun, x: Experiment, limits: Limits, clean) -
                           "not implemented" if ans.get("status") == "missing" else "failed", "experiment")
     else:
         config = _fetch_value(run, x.name, limits)
-        if config is Ellipsis or config is None:
+        if config is Ellipsis or config is None or getattr(config, "type_name", None) in ("missing", "ellipsis"):
             return Result(x.name, 0, x.points, f"not done yet ({x.prompt})", "not implemented", "experiment")
         if isinstance(config, wire.UnsupportedType):
             return Result(x.name, 0, x.points, f"{x.name} should be plain data (a dict of numbers), got "
@@ -359,7 +359,8 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
     def clean():
         """A second process, with the full library and no learner code, for configuration experiments."""
         if not clean_process:
-            spec_dirs = {str(pathlib.Path(importlib.import_module(x.run.__module__).__file__).parent.parent)
+            spec_dirs = {str(pathlib.Path(importlib.import_module(x.run.__module__).__file__).resolve()
+                             .parents[x.run.__module__.count(".")])
                          for x in specs if isinstance(x, Experiment) and x.run is not None
                          and not x.run.__module__.startswith("rnnbook.")}
             full = workdir / "full"
