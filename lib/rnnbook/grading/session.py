@@ -215,7 +215,7 @@ def _outcomes(ans: dict, n: int, limits: Limits) -> tuple[list, dict | None]:
         if out.get("status") != "ok":
             break
     if ending is None and ans.get("overflow"):
-        ending = {"status": "unsendable", "message": f"a value over {limits.result_mb} MB"}
+        ending = {"status": "unsendable", "message": f"a value too large to grade (over {limits.result_mb} MB)"}
     if ending is None and ans.get("status") != "done":
         ending = ans
     return outcomes, ending
