@@ -6,7 +6,6 @@ the reference notebook are hashed before and after: the grader never changes the
 code cannot (the sandbox mounts everything read-only).
 """
 import hashlib
-import os
 import pathlib
 import shutil
 
@@ -69,7 +68,8 @@ def test_exits_and_crashes_cost_only_their_exercise_and_patches_change_nothing(t
         "one_hot": "import sys\ndef one_hot(ids, vocab_size):\n    sys.exit(0)",
         "softmax": "import os\ndef softmax(x):\n    os._exit(1)",
         "cross_entropy": "def cross_entropy(logits, targets):\n    raise KeyboardInterrupt",
-        "rnn_step_forward": "import ctypes\ndef rnn_step_forward(x, h_prev, Wx, Wh, b):\n    return ctypes.string_at(0)",
+        "rnn_step_forward": "import ctypes\ndef rnn_step_forward(x, h_prev, Wx, Wh, b):\n"
+                            "    return ctypes.string_at(0)",
         "q_rnn_params": "q_rnn_params = 31",
     }, extra_cells=[
         # patch the old in-kernel grader, NumPy's comparison, and print a fake report
@@ -130,8 +130,8 @@ def test_library_twins_nan_mutation_wrong_types_and_writing_the_references(tmp_p
                          "    return F.cross_entropy(logits, targets)",
         "rnn_step_forward": "import numpy as np\ndef rnn_step_forward(x, h_prev, Wx, Wh, b):\n"
                             "    return np.full((x.shape[0], Wh.shape[0]), np.nan)",
-        "rnn_forward": "import numpy as np\ndef rnn_forward(xs, h0, Wx, Wh, b):\n    hs = np.empty(xs.shape[:2] + h0.shape[1:])\n"
-                       "    h = h0\n    for t in range(xs.shape[1]):\n        h = np.tanh(xs[:, t] @ Wx + h @ Wh + b)\n"
+        "rnn_forward": "import numpy as np\ndef rnn_forward(xs, h0, Wx, Wh, b):\n"
+                       "    hs = np.empty(xs.shape[:2] + h0.shape[1:])\n    h = h0\n    for t in range(xs.shape[1]):\n        h = np.tanh(xs[:, t] @ Wx + h @ Wh + b)\n"
                        "        hs[:, t] = h\n    xs[...] = 0\n    return hs",
     }, extra_cells=[
         # rewrite the references on disk, patch the library's internals and the grading core

@@ -132,13 +132,16 @@ def test_no_reference_source_or_value_is_sent_to_the_learners_process(tmp_path, 
 TWIN_TRICKS = {
     "alias": "from rnnbook.functions import softmax as _s\nsoftmax = _s",
     "helper": "import rnnbook.functions as F\ndef _h(x):\n    return F.softmax(x)\ndef softmax(x):\n    return _h(x)",
-    "computed import": "import importlib\ndef softmax(x):\n    m = importlib.import_module('rnnbook.' + 'func' + 'tions')\n"
+    "computed import": "import importlib\ndef softmax(x):\n"
+                       "    m = importlib.import_module('rnnbook.' + 'func' + 'tions')\n"
                        "    return getattr(m, 'soft' + 'max')(x)",
     "copied code": "import rnnbook.functions as F\ndef softmax(x):\n    pass\nsoftmax.__code__ = F.softmax.__code__",
     "exec of getsource": "import inspect, rnnbook.functions as F\nexec(inspect.getsource(F.softmax))",
-    "exec of the file": "import rnnbook.functions as F\n_ns = {}\nexec(open(F.__file__).read(), _ns)\nsoftmax = _ns['softmax']",
+    "exec of the file": "import rnnbook.functions as F\n_ns = {}\nexec(open(F.__file__).read(), _ns)\n"
+                        "softmax = _ns['softmax']",
     "only while graded": "import os, numpy as np\nfrom rnnbook.functions import softmax as _lib\ndef softmax(x):\n"
-                         "    if os.environ.get('RNNBOOK_GRADING'):\n        return _lib(x)\n    raise NotImplementedError",
+                         "    if os.environ.get('RNNBOOK_GRADING'):\n        return _lib(x)\n"
+                         "    raise NotImplementedError",
     "thread swaps it in": "import threading, time\nfrom rnnbook.functions import softmax as _lib\n"
                           "def softmax(x):\n    raise NotImplementedError\n"
                           "def _swap():\n    time.sleep(0.2)\n    globals()['softmax'] = _lib\n"

@@ -14,7 +14,7 @@ An autograder archive for Gradescope::
     python -m rnnbook.grade bundle NN_slug --out autograder.zip
 
 The grader process loads the references and builds the inputs first; the learner's notebook runs in a
-separate, sandboxed kernel that only returns what the learner's functions return; the comparison and
+separate, sandboxed process that only returns what the learner's functions return; the comparison and
 the report happen here (``rnnbook.grading.session``). The notebook file is only read, never written.
 """
 from __future__ import annotations
@@ -39,24 +39,30 @@ def grade_file(path, *, chapter: str | None = None, solutions=None, limits: Limi
 
 def _limits(args) -> Limits:
     return Limits(cell_timeout=args.cell_timeout, call_timeout=args.time_limit, cpu_seconds=args.cpu_seconds,
-                  memory_mb=args.memory_mb, nproc=args.nproc, output_chars=args.output_chars)
+                  memory_mb=args.memory_mb, nproc=args.nproc, output_chars=args.output_chars, disk_mb=args.disk_mb,
+                  result_mb=args.result_mb)
 
 
 def _add_limits(parser) -> None:
     d = Limits()
-    g = parser.add_argument_group("limits for the learner's kernel")
+    g = parser.add_argument_group("limits for the learner's process")
     g.add_argument("--cell-timeout", type=float, default=d.cell_timeout,
                    help=f"seconds allowed per notebook cell (default {d.cell_timeout:g})")
     g.add_argument("--time-limit", type=float, default=None,
                    help="seconds allowed per graded function, all cases together (default: each exercise's own)")
     g.add_argument("--cpu-seconds", type=int, default=d.cpu_seconds,
-                   help=f"CPU seconds for the whole kernel (default {d.cpu_seconds})")
+                   help=f"CPU seconds for the whole learner's process (default {d.cpu_seconds})")
     g.add_argument("--memory-mb", type=int, default=d.memory_mb,
                    help=f"memory a graded function may allocate, MB (default {d.memory_mb})")
     g.add_argument("--nproc", type=int, default=d.nproc,
-                   help=f"processes and threads the kernel may run, in the sandbox (default {d.nproc})")
+                   help=f"processes and threads the learner's process may run (binds in the sandbox or for an "
+                        f"unprivileged uid; default {d.nproc})")
     g.add_argument("--output-chars", type=int, default=d.output_chars,
                    help=f"printed characters kept per cell or function (default {d.output_chars})")
+    g.add_argument("--disk-mb", type=int, default=d.disk_mb,
+                   help=f"the learner's private /tmp, all files together, MB (sandbox only; default {d.disk_mb})")
+    g.add_argument("--result-mb", type=int, default=d.result_mb,
+                   help=f"largest value read back from one call, MB (default {d.result_mb})")
     g.add_argument("--no-sandbox", action="store_true", help="do not use bubblewrap even where it is available")
 
 

@@ -4,8 +4,8 @@
 
 - every ``*.ipynb`` under the folder is one submission, whatever the layout and file names (Jupyter's
   ``.ipynb_checkpoints`` are skipped); the chapter comes from each notebook;
-- each submission runs in its own sandboxed kernel, ``--jobs`` at a time, with a progress bar; the
-  folder of submissions is hidden from every kernel, so no submission can read another;
+- each submission runs in its own sandboxed process, ``--jobs`` at a time, with a progress bar; the
+  folder of submissions is hidden from every learner process, so no submission can read another;
 - a submission that cannot be graded becomes a row with the reason and never stops the batch;
 - the CSV has one row per submission, one column per exercise, the total, and *flags*: graded functions
   whose normalised source is nearly identical (similarity >= ``FLAG_AT``) to the reference solution or to

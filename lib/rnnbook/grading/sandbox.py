@@ -122,7 +122,9 @@ def library_without_twins(dest: pathlib.Path, twins: dict) -> pathlib.Path:
     for path, message in twins.items():
         module, name = path.rsplit(".", 1)
         rel = pathlib.Path(*module.split(".")[1:])
-        f = target / rel.with_suffix(".py") if (target / rel.with_suffix(".py")).is_file() else target / rel / "__init__.py"
+        f = target / rel.with_suffix(".py")
+        if not f.is_file():
+            f = target / rel / "__init__.py"
         by_file.setdefault(f, []).append((name, message))
     for f, items in by_file.items():
         if not f.is_file():

@@ -406,8 +406,8 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
         results[ex.name].kind = kind_of(ex)
     notes = list(run.notes)
     if not process.sandboxed:
-        notes.append("running without a sandbox (bubblewrap not available or turned off): the learner's code could read what "
-                     "the grader's user can, the references included, and had no disk quota")
+        notes.append("running without a sandbox (bubblewrap not available or turned off): the learner's code could "
+                     "read what the grader's user can, the references included, and had no disk quota")
     return {
         "notebook": str(path), "chapter": chapter, "solutions": str(ref_path),
         "score": sum(r.score for r in results.values()),
@@ -430,8 +430,8 @@ def _fingerprints(specs, bindings) -> dict:
         b = bindings.get(ex.name)
         if b is None or not b.source or b.kind not in ("def", "assign"):
             continue
-        out[ex.name] = {"hash": hashlib.sha256(" ".join(source.normalised_tokens(b.source)).encode()).hexdigest()[:16],
-                        "source": b.source[:4000]}
+        tokens = " ".join(source.normalised_tokens(b.source))
+        out[ex.name] = {"hash": hashlib.sha256(tokens.encode()).hexdigest()[:16], "source": b.source[:4000]}
     return out
 
 

@@ -19,7 +19,8 @@ import io
 import re
 import tokenize
 
-__all__ = ["code_cells", "chapter_of", "definitions", "uses_library", "similarity", "function_source", "normalised_tokens"]
+__all__ = ["code_cells", "chapter_of", "definitions", "uses_library", "similarity", "function_source",
+           "normalised_tokens"]
 
 _GRADER_RE = re.compile(r"""Grader\(\s*["']((?:\d\d|A\d)_[a-z0-9_]+)["']""")
 _STEM_RE = re.compile(r"^((?:\d\d|A\d)_[a-z0-9_]+?)(?:[- ](?:copy\d*|\(\d+\))|-Copy\d+)*$", re.IGNORECASE)
