@@ -131,7 +131,8 @@ def test_library_twins_nan_mutation_wrong_types_and_writing_the_references(tmp_p
         "rnn_step_forward": "import numpy as np\ndef rnn_step_forward(x, h_prev, Wx, Wh, b):\n"
                             "    return np.full((x.shape[0], Wh.shape[0]), np.nan)",
         "rnn_forward": "import numpy as np\ndef rnn_forward(xs, h0, Wx, Wh, b):\n"
-                       "    hs = np.empty(xs.shape[:2] + h0.shape[1:])\n    h = h0\n    for t in range(xs.shape[1]):\n        h = np.tanh(xs[:, t] @ Wx + h @ Wh + b)\n"
+                       "    hs = np.empty(xs.shape[:2] + h0.shape[1:])\n    h = h0\n    for t in range(xs.shape[1]):\n"
+                       "        h = np.tanh(xs[:, t] @ Wx + h @ Wh + b)\n"
                        "        hs[:, t] = h\n    xs[...] = 0\n    return hs",
     }, extra_cells=[
         # rewrite the references on disk, patch the library's internals and the grading core
