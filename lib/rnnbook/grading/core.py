@@ -505,20 +505,25 @@ def evaluate(ex: Exercise, cases: list, expected: list, outcomes: list, *, endin
 
 
 def run_exercise(ex: Exercise, learner: Callable | None, reference: Callable, *, attempt: int = 1,
-                 chapter: str | None = None, variants: dict | None = None) -> Result:
+                 chapter: str | None = None, variants: dict | None = None, cases: list | None = None,
+                 expected: list | None = None) -> Result:
     """Grade ``learner`` against ``reference`` on the exercise's seeded cases, both in this process.
 
     This is the in-notebook feedback path (and the test suite's); the command-line grader runs the
     learner's function in a separate process and calls ``evaluate`` itself. Never raises because of
-    the learner's code: every problem becomes feedback. ``variants``: the known mistakes' functions.
+    the learner's code: every problem becomes feedback. ``variants``: the known mistakes' functions (or,
+    with ``cases`` and ``expected`` given, computed beforehand, their outputs on those cases).
     """
     if learner is None:
         return Result(ex.name, 0, ex.points, not_found(ex.name), "missing")
     if not callable(learner):
         return Result(ex.name, 0, ex.points, not_a_function(ex.name, type(learner).__name__), "missing")
-    cases = ex.make_cases()
-    expected = [reference(**copy.deepcopy(case)) for case in cases]
-    variant_outputs = {key: [fn(**copy.deepcopy(case)) for case in cases] for key, fn in (variants or {}).items()}
+    if cases is None or expected is None:
+        cases = ex.make_cases()
+        expected = [reference(**copy.deepcopy(case)) for case in cases]
+        variant_outputs = {key: [fn(**copy.deepcopy(case)) for case in cases] for key, fn in (variants or {}).items()}
+    else:
+        variant_outputs = dict(variants or {})
     outcomes: list = []
     ending = None
     sink = CappedText()

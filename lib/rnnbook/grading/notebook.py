@@ -9,6 +9,7 @@ known mistakes are named; wrong choices are explained only after ``reveal_after`
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 import os
 import sys
@@ -54,7 +55,18 @@ def twins_absent(specs, chapter: str, namespaces=()):
                     swaps.append((ns, attr, value))
         for ns, attr, value in swaps:
             ns[attr] = stubs[id(value)][1]
-        yield
+
+        @contextlib.contextmanager
+        def restored():
+            """The library whole again, for the references the learner's function calls."""
+            for ns, attr, value in swaps:
+                ns[attr] = value
+            try:
+                yield
+            finally:
+                for ns, attr, value in swaps:
+                    ns[attr] = stubs[id(value)][1]
+        yield restored
     finally:
         for ns, attr, value in swaps:
             ns[attr] = value
@@ -75,9 +87,18 @@ def check_function(chapter: str, spec: Exercise, fn, refs: dict, namespace: dict
     deps = dependencies(spec.name, used, chapter)
     variants = {k: refs[f"{spec.name}__{k}"] for k in spec.mistakes if callable(refs.get(f"{spec.name}__{k}"))}
     glb = getattr(fn, "__globals__", None)
-    with twins_absent(specs, chapter, [glb] if isinstance(glb, dict) else []):
-        result = run_exercise(spec, policy.rebind(fn, {d: refs[d] for d in deps}), refs[spec.name],
-                              attempt=attempt, chapter=chapter, variants=variants)
+    cases = spec.make_cases()
+    expected = [refs[spec.name](**copy.deepcopy(c)) for c in cases]
+    variant_outputs = {k: [v(**copy.deepcopy(c)) for c in cases] for k, v in variants.items()}
+    with twins_absent(specs, chapter, [glb] if isinstance(glb, dict) else []) as restored:
+        def reference(d):
+            def call(*args, **kwargs):
+                with restored():
+                    return refs[d](*args, **kwargs)
+            return call
+        result = run_exercise(spec, policy.rebind(fn, {d: reference(d) for d in deps}), refs[spec.name],
+                              attempt=attempt, chapter=chapter, cases=cases, expected=expected,
+                              variants=variant_outputs)
     broken = [d for d in deps if callable(namespace.get(d)) and
               check_function(chapter, {e.name: e for e in specs}[d], namespace[d], refs, namespace).status != "passed"]
     result.feedback += policy.broken_dependency_note(broken)
