@@ -113,19 +113,20 @@ def places_to_hide(extra=()) -> list[str]:
 def library_without_twins(dest: pathlib.Path, twins: dict) -> pathlib.Path:
     """Copy the ``rnnbook`` package to ``dest/rnnbook`` with each twin's definition replaced by a stub.
 
-    ``twins`` maps a library path (``"rnnbook.lstm.lstm_step_forward"``) to the message its stub raises.
+    ``twins`` maps a library path (``"rnnbook.lstm.lstm_step_forward"``) to ``(exercise name, the message its
+    stub raises)``.
     The copy leaves out the packaged solutions; the rest is byte for byte the library."""
     src = _package_dir()
     target = dest / "rnnbook"
     shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "_solutions"))
     by_file: dict = {}
-    for path, message in twins.items():
+    for path, (exercise, message) in twins.items():
         module, name = path.rsplit(".", 1)
         rel = pathlib.Path(*module.split(".")[1:])
         f = target / rel.with_suffix(".py")
         if not f.is_file():
             f = target / rel / "__init__.py"
-        by_file.setdefault(f, []).append((name, message))
+        by_file.setdefault(f, []).append((name, exercise, message))
     for f, items in by_file.items():
         if not f.is_file():
             continue
@@ -133,12 +134,13 @@ def library_without_twins(dest: pathlib.Path, twins: dict) -> pathlib.Path:
         tree = ast.parse("".join(lines))
         spans = []
         for node in tree.body:
-            for name, message in items:
+            for name, exercise, message in items:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
                     first = min([node.lineno] + [d.lineno for d in node.decorator_list])
                     stub = (f"def {name}(*args, **kwargs):\n"
                             f"    from rnnbook.grading.policy import TwinAbsent\n"
-                            f"    raise TwinAbsent({message!r})\n")
+                            f"    raise TwinAbsent({message!r})\n\n\n"
+                            f"{name}.rnnbook_twin_of = {exercise!r}\n")
                     spans.append((first, node.end_lineno, stub))
         for first, last, stub in sorted(spans, reverse=True):
             lines[first - 1:last] = [stub]

@@ -322,7 +322,7 @@ def _grading_order(specs, bindings, chapter: str) -> list:
 
 
 def _twins(specs, chapter: str) -> dict:
-    return {ex.library: policy.twin_message(ex.library, ex.name, chapter) for ex in specs
+    return {ex.library: (ex.name, policy.twin_message(ex.library, ex.name, chapter)) for ex in specs
             if isinstance(ex, Exercise) and ex.library}
 
 
