@@ -10,7 +10,9 @@ autograder writes: ``score`` and ``tests``, each with ``name``, ``score``, ``max
 - ``setup.sh``: installs Python, bubblewrap (the sandbox) and the ``rnnbook`` package shipped in the
   archive (``rnnbook-src/``, the library and its grader) with its dependencies;
 - ``run_autograder``: grades the notebook found in the submission with ``--format gradescope``;
-- ``solutions/NN_slug.ipynb``: the reference, outside the students' reach (the sandbox hides it).
+- ``solutions/NN_slug.ipynb``: the reference, outside the students' reach: the sandbox hides it, and
+  ``run_autograder`` makes the archive's folder readable by root only, for containers where bubblewrap
+  cannot start (the learner's code then runs as an unprivileged user).
 
 ``run_autograder`` honours ``AUTOGRADER_ROOT`` (default ``/autograder``) and ``RNNBOOK_PYTHON`` (default
 the virtual environment ``setup.sh`` made), so it can be tried on a local folder laid out the same way.
@@ -87,6 +89,9 @@ set -uo pipefail
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PY="${{RNNBOOK_PYTHON:-$ROOT/venv/bin/python}}"
 mkdir -p "$ROOT/results"
+# the reference stays readable by the grader (root) only: where no sandbox can start (some containers
+# refuse bubblewrap), the learner's code runs as an unprivileged user that cannot read it
+chmod -R go-rwx "$ROOT/source"
 "$PY" -m rnnbook.grade "$ROOT/submission" --chapter {chapter} --format gradescope \\
     --solutions "$ROOT/source/solutions" --results "$ROOT/results/results.json"
 """
