@@ -581,8 +581,9 @@ def grade_question(q: Question, reference, answer, *, attempt: int = 1) -> Resul
             return Result(q.name, 0, q.points, f"should be one of {list(q.options)}, got {short_repr(answer, 60)}",
                           "failed", kind)
         ok = answer == reference
-    if ok:
-        return Result(q.name, q.points, q.points, f"right: {q.explanation}", "passed", kind)
+    if ok:       # (once right, the answer may be said: the explanation is the point)
+        return Result(q.name, q.points, q.points, f"right: the answer is {reference!r}: {q.explanation}", "passed",
+                      kind)
     return Result(q.name, 0, q.points, f"not right: {short_repr(answer, 60)} is not the answer (attempt {attempt})"
                                        f"{nudge}", "failed", kind)
 
