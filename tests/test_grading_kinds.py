@@ -10,9 +10,14 @@ import nbformat
 import pytest
 
 from rnnbook import grading
+from rnnbook.grading import catalog
 from rnnbook.grading.session import Limits, grade_notebook
 
-grading.register("90_demo", "grading_demo_spec")
+
+@pytest.fixture(autouse=True)
+def demo_chapter(monkeypatch):
+    """The tests' own chapter, registered only while a test of this file runs."""
+    monkeypatch.setitem(catalog._REGISTERED, "90_demo", "grading_demo_spec")
 
 REFERENCE = '''import numpy as np
 
@@ -124,6 +129,11 @@ def test_in_notebook_check_applies_the_same_judging(refs, monkeypatch):
         g.check("c_forget")
     assert "the output gate scales what is SHOWN" in out.getvalue()
     assert g.last_result.kind == "choice" and g.last_result.score == 0
+
+
+def test_a_registered_chapter_needs_a_proper_id():
+    with pytest.raises(ValueError, match="looks like"):
+        grading.register("demo", "grading_demo_spec")
 
 
 def test_spec_checks():
