@@ -28,7 +28,8 @@ EXERCISES = [
              nudge="Each row holds one example's scores.",
              hint="p = exp(x - max) / sum(exp(x - max)), the max and the sum over axis 1 with keepdims.",
              mistakes={"axis0": "the probabilities are normalised down the columns (axis 0): each ROW of p "
-                                "should sum to 1"}),
+                                "should sum to 1"},
+             absent=("rnnbook.functions.softmax",)),          # the library computes the same thing
     Question(name="q_sum", points=1, kind="number", prompt="what one row of p sums to",
              explanation="softmax turns scores into a distribution.", nudge="It is a probability distribution."),
     Choice(name="c_forget", points=1, prompt="which gate decides what the cell keeps from its old value",

@@ -107,6 +107,17 @@ def test_known_mistake_is_named_without_code_and_other_bugs_get_a_staged_nudge(t
     assert "'f'" not in ex["c_forget"]["feedback"]
 
 
+@pytest.mark.parametrize("src", [
+    "from rnnbook.functions import softmax as row_softmax",
+    "import rnnbook.functions as F\ndef row_softmax(x):\n    return F.softmax(x)",
+])
+def test_library_code_listed_as_absent_is_absent(tmp_path, refs, src):
+    ex, _ = grade(notebook(tmp_path, "lib.ipynb", dict(RIGHT, row_softmax=src)), refs)
+    assert ex["row_softmax"]["score"] == 0
+    assert "rnnbook.functions.softmax" in ex["row_softmax"]["feedback"], ex["row_softmax"]["feedback"]
+    assert ex["q_sum"]["score"] == 1
+
+
 def test_in_notebook_check_applies_the_same_judging(refs, monkeypatch):
     monkeypatch.setenv("RNNBOOK_SOLUTIONS", str(refs))
     g = grading.Grader("90_demo")

@@ -92,6 +92,9 @@ class Exercise:
     mistakes:
         Known mistakes, ``{key: what to tell the learner}``; the variant itself is the function
         ``<name>__<key>`` in the solutions' graded cells (see the module docstring).
+    absent:
+        More library paths (functions or classes, e.g. a time layer that computes the same thing) that are
+        absent from the learner's process, like ``library``, while the chapter is graded.
     """
 
     kind = "function"
@@ -110,6 +113,7 @@ class Exercise:
     nudge: str = ""
     blocks: dict = field(default_factory=dict)
     mistakes: dict = field(default_factory=dict)
+    absent: Sequence[str] = ()
 
     @property
     def seed(self) -> int:

@@ -37,11 +37,10 @@ def twins_absent(specs, chapter: str, namespaces=()):
     :class:`policy.TwinAbsent`; everything is restored on leaving."""
     swaps, stubs = [], {}
     for ex in specs:
-        twin = _library_object(ex.library) if getattr(ex, "library", None) else None
-        if twin is None:
-            continue
-        stub = policy.twin_stub(ex.library, ex.name, chapter)
-        stubs[id(twin)] = (twin, stub)
+        for path in [*([ex.library] if getattr(ex, "library", None) else []), *getattr(ex, "absent", ())]:
+            twin = _library_object(path)
+            if twin is not None:
+                stubs[id(twin)] = (twin, policy.twin_stub(path, ex.name, chapter))
     try:
         for mod_name, mod in list(sys.modules.items()):
             if not (mod_name == "rnnbook" or mod_name.startswith("rnnbook.")) or mod is None:

@@ -135,6 +135,13 @@ def library_without_twins(dest: pathlib.Path, twins: dict) -> pathlib.Path:
         spans = []
         for node in tree.body:
             for name, exercise, message in items:
+                if isinstance(node, ast.ClassDef) and node.name == name:
+                    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                    stub = (f"class {name}:\n    def __init__(self, *args, **kwargs):\n"
+                            f"        from rnnbook.grading.policy import TwinAbsent\n"
+                            f"        raise TwinAbsent({message!r})\n\n\n"
+                            f"{name}.rnnbook_twin_of = {exercise!r}\n")
+                    spans.append((first, node.end_lineno, stub))
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
                     first = min([node.lineno] + [d.lineno for d in node.decorator_list])
                     stub = (f"def {name}(*args, **kwargs):\n"

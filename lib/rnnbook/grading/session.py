@@ -322,8 +322,8 @@ def _grading_order(specs, bindings, chapter: str) -> list:
 
 
 def _twins(specs, chapter: str) -> dict:
-    return {ex.library: (ex.name, policy.twin_message(ex.library, ex.name, chapter)) for ex in specs
-            if isinstance(ex, Exercise) and ex.library}
+    return {path: (ex.name, policy.twin_message(path, ex.name, chapter)) for ex in specs
+            if isinstance(ex, Exercise) for path in [*([ex.library] if ex.library else []), *ex.absent]}
 
 
 def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: Limits | None = None,
@@ -386,9 +386,11 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
             if isinstance(ex, Experiment):
                 results[ex.name] = _grade_experiment(run, ex, limits, clean)
                 continue
-            if described.get(ex.name, {}).get("twin_of") == ex.name:
+            info = described.get(ex.name, {})
+            if info.get("twin_of") == ex.name:
+                what = policy.cap(f"{info.get('module')}.{info.get('qualname')}", 120)
                 results[ex.name] = Result(ex.name, 0, ex.points,
-                                          f"{ex.name} is the library's {ex.library} (absent while chapter {chapter} "
+                                          f"{ex.name} is the library's {what} (absent while chapter {chapter} "
                                           f"is graded): this exercise asks for your own implementation", "failed")
                 continue
             # a dependency is answered by the grader only once it is graded itself: its answers can no

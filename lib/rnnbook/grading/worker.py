@@ -188,7 +188,8 @@ def _describe(ns: dict, names: list) -> dict:
             wrapped = getattr(v, "__wrapped__", None)
             out[name] = {"type": type(v).__name__[:100], "module": str(getattr(v, "__module__", None))[:200],
                          "wrapped_module": str(getattr(wrapped, "__module__", None))[:200],
-                         "twin_of": str(getattr(v, "rnnbook_twin_of", ""))[:100]}
+                         "twin_of": str(getattr(v, "rnnbook_twin_of", ""))[:100],
+                         "qualname": str(getattr(v, "__qualname__", ""))[:100]}
         except BaseException:
             out[name] = {"type": "?"}
     return out
