@@ -309,16 +309,18 @@ def _uses(name: str, bindings: dict, chapter: str) -> list:
 
 
 def _grading_order(specs, bindings, chapter: str) -> list:
-    """The specs in their order, except that a graded function comes after those it calls (where the
-    calls form no cycle)."""
-    left, order = list(specs), []
+    """Answers (questions, choices) first, before any function runs with a dependency answered by the
+    grader; then the functions, each after those it calls (where the calls form no cycle); experiments
+    last."""
+    answers = [s for s in specs if isinstance(s, (Question, Choice))]
+    experiments = [s for s in specs if isinstance(s, Experiment)]
+    left, order = [s for s in specs if isinstance(s, Exercise)], []
     while left:
         done = {s.name for s in order}
-        ready = next((s for s in left if not isinstance(s, Exercise)
-                      or all(d in done for d in _uses(s.name, bindings, chapter))), left[0])
+        ready = next((s for s in left if all(d in done for d in _uses(s.name, bindings, chapter))), left[0])
         order.append(ready)
         left.remove(ready)
-    return order
+    return answers + order + experiments
 
 
 def _twins(specs, chapter: str) -> dict:
