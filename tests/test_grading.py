@@ -183,7 +183,7 @@ def test_cli_skips_a_cell_that_kills_the_kernel_and_grades_the_rest(tmp_path):
     nbformat.write(nb, path)
     report = grade_cli(path)
     assert report["score"] == report["max_score"]
-    assert any("cell 3 stopped the kernel" in n for n in report["notes"]), report["notes"]
+    assert any("cell 3 stopped the process" in n for n in report["notes"]), report["notes"]
 
 
 def test_cli_rejects_bad_paths_with_a_message(tmp_path):

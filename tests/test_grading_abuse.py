@@ -6,7 +6,6 @@ the reference notebook are hashed before and after: the grader never changes the
 code cannot (the sandbox mounts everything read-only).
 """
 import hashlib
-import os
 import pathlib
 import shutil
 
@@ -69,7 +68,8 @@ def test_exits_and_crashes_cost_only_their_exercise_and_patches_change_nothing(t
         "one_hot": "import sys\ndef one_hot(ids, vocab_size):\n    sys.exit(0)",
         "softmax": "import os\ndef softmax(x):\n    os._exit(1)",
         "cross_entropy": "def cross_entropy(logits, targets):\n    raise KeyboardInterrupt",
-        "rnn_step_forward": "import ctypes\ndef rnn_step_forward(x, h_prev, Wx, Wh, b):\n    return ctypes.string_at(0)",
+        "rnn_step_forward": "import ctypes\ndef rnn_step_forward(x, h_prev, Wx, Wh, b):\n"
+                            "    return ctypes.string_at(0)",
         "q_rnn_params": "q_rnn_params = 31",
     }, extra_cells=[
         # patch the old in-kernel grader, NumPy's comparison, and print a fake report
@@ -86,7 +86,7 @@ def test_exits_and_crashes_cost_only_their_exercise_and_patches_change_nothing(t
     assert "exit code 1" in ex["softmax"]["feedback"]
     assert "KeyboardInterrupt" in ex["cross_entropy"]["feedback"]
     assert "segmentation fault" in ex["rnn_step_forward"]["feedback"]
-    assert "the answer is 32" in ex["q_rnn_params"]["feedback"]
+    assert "32" not in ex["q_rnn_params"]["feedback"] and "not right" in ex["q_rnn_params"]["feedback"]
 
 
 def test_lying_objects_memory_loops_forks_and_fork_bombs(tmp_path, solutions):
@@ -130,8 +130,9 @@ def test_library_twins_nan_mutation_wrong_types_and_writing_the_references(tmp_p
                          "    return F.cross_entropy(logits, targets)",
         "rnn_step_forward": "import numpy as np\ndef rnn_step_forward(x, h_prev, Wx, Wh, b):\n"
                             "    return np.full((x.shape[0], Wh.shape[0]), np.nan)",
-        "rnn_forward": "import numpy as np\ndef rnn_forward(xs, h0, Wx, Wh, b):\n    hs = np.empty(xs.shape[:2] + h0.shape[1:])\n"
-                       "    h = h0\n    for t in range(xs.shape[1]):\n        h = np.tanh(xs[:, t] @ Wx + h @ Wh + b)\n"
+        "rnn_forward": "import numpy as np\ndef rnn_forward(xs, h0, Wx, Wh, b):\n"
+                       "    hs = np.empty(xs.shape[:2] + h0.shape[1:])\n    h = h0\n    for t in range(xs.shape[1]):\n"
+                       "        h = np.tanh(xs[:, t] @ Wx + h @ Wh + b)\n"
                        "        hs[:, t] = h\n    xs[...] = 0\n    return hs",
     }, extra_cells=[
         # rewrite the references on disk, patch the library's internals and the grading core
@@ -146,7 +147,9 @@ def test_library_twins_nan_mutation_wrong_types_and_writing_the_references(tmp_p
                                      "rnn_step_forward": 0, "rnn_forward": 0})
     assert "should be a NumPy array, got str" in ex["one_hot"]["feedback"]
     assert "rnnbook.functions.softmax" in ex["softmax"]["feedback"] and "your own" in ex["softmax"]["feedback"]
-    assert "rnnbook.functions.cross_entropy" in ex["cross_entropy"]["feedback"]
+    # the notebook patched its own copy of F.cross_entropy to return 0.0: a wrong value, whatever the library holds
+    assert "loss is 0" in ex["cross_entropy"]["feedback"] or "rnnbook.functions.cross_entropy" in \
+        ex["cross_entropy"]["feedback"]
     assert "NaN" in ex["rnn_step_forward"]["feedback"]
     assert "modified its input `xs`" in ex["rnn_forward"]["feedback"]
     assert not (tmp_path / "pwned").exists()
@@ -170,7 +173,7 @@ def test_renamed_copy_endless_sleep_broken_cells_and_fair_dependencies(tmp_path,
     assert "fix `rnn_step_forward` first" in ex["rnn_forward"]["feedback"]
     assert ex["q_rnn_params"]["status"] == "not implemented"
     assert any("ran longer than 3 s" in n for n in report["notes"])
-    assert any("stopped the kernel" in n for n in report["notes"])
+    assert any("stopped the process" in n for n in report["notes"])
 
 
 def test_chapter_comes_from_the_notebook_and_can_be_overridden(tmp_path, solutions):

@@ -9,7 +9,6 @@ import time
 import zipfile
 
 import nbformat
-import pytest
 
 from rnnbook.grading import sandbox
 

@@ -100,13 +100,31 @@ def test_questions_number_shape_choice():
     q = Question("q", 1, "shape", "shape of dWh", "dWh is (H, 4H).")
     assert grade_question(q, (4, 16), (4, 16)).score == 1
     r = grade_question(q, (4, 16), (16, 4))
-    assert r.score == 0 and "the answer is (4, 16): dWh is (H, 4H)." in r.feedback
+    assert r.score == 0 and "(4, 16)" not in r.feedback and "(H, 4H)" not in r.feedback   # never the answer
+    assert "dWh is (H, 4H)." in grade_question(q, (4, 16), (4, 16)).feedback                # once right
     assert grade_question(q, (4, 16), Ellipsis).status == "not implemented"
     q = Question("q", 1, "choice", "which gate", "the forget gate carries memory.", options=("f", "i", "g", "o"))
     assert grade_question(q, "f", "f").score == 1
     assert "should be one of" in grade_question(q, "f", "x").feedback
     q = Question("q", 2, "number", "params", "12 + 16 + 4.")
     assert grade_question(q, 32, 32.0).score == 2 and grade_question(q, 32, 33).score == 0
+    assert "32" not in grade_question(q, 32, 33).feedback and "12 + 16" not in grade_question(q, 32, 33).feedback
+
+
+def test_a_string_is_not_a_number_and_huge_answers_are_echoed_capped():
+    q = Question("q", 1, "number", "params", "12 + 16 + 4.")
+    r = grade_question(q, 32, "32")
+    assert r.score == 0 and "should be a number" in r.feedback
+    assert grade_question(q, 32, True).score == 0                    # a bool is not a number either
+    huge = "x" * 5_000_000
+    assert len(grade_question(q, 32, huge).feedback) < 1000
+    shape = Question("s", 1, "shape", "shape", "because.")
+    assert len(grade_question(shape, (4, 16), tuple(range(10 ** 6))).feedback) < 1000
+    ex = spec("01_rnn", "softmax")
+    r = run_exercise(ex, lambda x: "y" * 5_000_000, ref("01_rnn", "softmax"))
+    assert r.score == 0 and len(r.feedback) < 3000
+    r = run_exercise(ex, lambda x: (_ for _ in ()).throw(ValueError("z" * 5_000_000)), ref("01_rnn", "softmax"))
+    assert r.score == 0 and len(r.feedback) < 3000
 
 
 def test_gru_backward_feedback_names_the_block_where_r_was_forgotten():

@@ -4,12 +4,14 @@
 
 - every ``*.ipynb`` under the folder is one submission, whatever the layout and file names (Jupyter's
   ``.ipynb_checkpoints`` are skipped); the chapter comes from each notebook;
-- each submission runs in its own sandboxed kernel, ``--jobs`` at a time, with a progress bar; the
-  folder of submissions is hidden from every kernel, so no submission can read another;
+- each submission runs in its own sandboxed process, ``--jobs`` at a time, with a progress bar; the
+  folder of submissions is hidden from every learner process, so no submission can read another;
 - a submission that cannot be graded becomes a row with the reason and never stops the batch;
 - the CSV has one row per submission, one column per exercise, the total, and *flags*: graded functions
   whose normalised source is nearly identical (similarity >= ``FLAG_AT``) to the reference solution or to
-  the library's implementation. A flag is for the instructor to look at, not a penalty;
+  the library's implementation, and graded functions identical or nearly identical to the same function
+  in another submission of the batch (``copy:`` flags, :func:`find_copies`). A flag is for the
+  instructor to look at, not a penalty;
 - a summary table (pass rate and mean score per exercise) is printed, and a bar chart of the pass rates is
   saved next to the CSV (or at ``--figure``).
 """
@@ -23,9 +25,10 @@ import re
 import sys
 import time
 
+from . import source
 from .session import Limits, grade_notebook
 
-__all__ = ["find_submissions", "grade_all", "run", "FLAG_AT"]
+__all__ = ["find_submissions", "grade_all", "find_copies", "run", "FLAG_AT"]
 
 FLAG_AT = 0.95
 
@@ -34,8 +37,41 @@ def find_submissions(folder: pathlib.Path) -> list[pathlib.Path]:
     return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file())
 
 
+def find_copies(results: list[dict], threshold: float = FLAG_AT, pairwise_up_to: int = 400) -> dict:
+    """Graded functions that two or more submissions share: identical once names, comments and docstrings
+    are set aside, or (up to ``pairwise_up_to`` submissions) at least ``threshold`` alike. Functions not
+    written yet are left out. Returns ``{submission: ["name: same as OTHER", ...]}`` and records the same
+    list as each report's ``"copies"``."""
+    by_name: dict = {}
+    for r in results:
+        rep = r["report"]
+        if rep is None:
+            continue
+        status = {e["name"]: e["status"] for e in rep["exercises"]}
+        kinds = {e["name"]: e.get("kind", "function") for e in rep["exercises"]}
+        for name, fp in rep.get("fingerprints", {}).items():
+            if kinds.get(name) == "function" and status.get(name) not in ("not implemented", "missing"):
+                by_name.setdefault(name, []).append((r["submission"], fp))
+    found: dict = {}
+
+    def note(a, b, name, how):
+        found.setdefault(a, []).append(f"{name}: {how} {b}")
+        found.setdefault(b, []).append(f"{name}: {how} {a}")
+    for name, subs in by_name.items():
+        for i, (a, fa) in enumerate(subs):
+            for b, fb in subs[i + 1:]:
+                if fa["hash"] == fb["hash"]:
+                    note(a, b, name, "same as")
+                elif len(subs) <= pairwise_up_to and source.similarity(fa["source"], fb["source"]) >= threshold:
+                    note(a, b, name, "nearly the same as")
+    for r in results:
+        if r["report"] is not None:
+            r["report"]["copies"] = found.get(r["submission"], [])
+    return found
+
+
 def _flags(report: dict) -> list[str]:
-    out = []
+    out = [f"copy: {c}" for c in report.get("copies", [])]
     for name, sims in report.get("similarity", {}).items():
         for what, value in sims.items():
             if value >= FLAG_AT:
@@ -54,12 +90,13 @@ def _grade_one(path: pathlib.Path, root: pathlib.Path, opts: dict) -> dict:
 
 
 def grade_all(root, *, jobs: int = 1, chapter=None, solutions=None, limits: Limits | None = None,
-              sandbox=None, progress: bool = True) -> list[dict]:
+              sandbox=None, progress: bool = True, final: bool = False) -> list[dict]:
     """Grade every submission under ``root``; one dict per submission (``submission``, ``error``,
     ``report``), in the order of the file names."""
     root = pathlib.Path(root)
     paths = find_submissions(root)
-    opts = {"chapter": chapter, "solutions": solutions, "limits": limits or Limits(), "sandbox": sandbox}
+    opts = {"chapter": chapter, "solutions": solutions, "limits": limits or Limits(), "sandbox": sandbox,
+            "final": final}
     rows: dict = {}
     bar = None
     if progress:
@@ -74,7 +111,9 @@ def grade_all(root, *, jobs: int = 1, chapter=None, solutions=None, limits: Limi
                 bar.update(1)
     if bar is not None:
         bar.close()
-    return [rows[str(p.relative_to(root))] for p in paths]
+    results = [rows[str(p.relative_to(root))] for p in paths]
+    find_copies(results)
+    return results
 
 
 def _columns(results: list[dict]) -> list[str]:
@@ -141,7 +180,7 @@ def run(root: pathlib.Path, args, limits: Limits) -> int:
     """The command-line batch (see the module docstring)."""
     start = time.monotonic()
     results = grade_all(root, jobs=args.jobs, chapter=args.chapter, solutions=args.solutions, limits=limits,
-                        sandbox=False if args.no_sandbox else None)
+                        sandbox=False if args.no_sandbox else None, final=getattr(args, "final", False))
     if not results:
         print(f"error: no notebooks (*.ipynb) under {root}", file=sys.stderr)
         return 2
@@ -157,11 +196,16 @@ def run(root: pathlib.Path, args, limits: Limits) -> int:
     figure = args.figure or (str(pathlib.Path(args.csv).with_suffix("")) + "_pass_rate.png" if args.csv else None)
     if figure and rates:
         save_figure(rates, figure)
-    if args.json or args.format == "json":
+    if args.format == "json":
         print(json.dumps([r["report"] or {"submission": r["submission"], "error": r["error"]} for r in results],
                          indent=2))
     else:
         print(table)
+        copies = sorted({r["submission"] for r in results if (r["report"] or {}).get("copies")})
+        if copies:
+            print(f"possible copies between submissions ({len(copies)}): " + "; ".join(
+                f"{sub} ({', '.join(next(r for r in results if r['submission'] == sub)['report']['copies'])})"
+                for sub in copies))
         sandboxed = any((r["report"] or {}).get("sandbox") for r in results)
         print(f"wall time {time.monotonic() - start:.1f} s with {args.jobs} job(s); "
               f"{'sandboxed' if sandboxed else 'NO sandbox: submissions could read each other'}"

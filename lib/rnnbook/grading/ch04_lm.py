@@ -13,11 +13,6 @@ def _ids_with_repeats(rng, N, T, V):
     return ids
 
 
-def _embedding_forward_cases(rng):
-    return [{"ids": rng.integers(0, V, size=(N, T)), "W": rng.standard_normal((V, D))}
-            for N, T, V, D in [(1, 3, 5, 2), (2, 4, 6, 3), (3, 5, 10, 4)]]
-
-
 def _embedding_backward_cases(rng):
     cases = []
     for N, T, V, D in [(1, 3, 4, 2), (2, 4, 5, 3), (3, 6, 7, 4), (4, 8, 20, 5)]:
@@ -26,35 +21,11 @@ def _embedding_backward_cases(rng):
     return cases
 
 
-def _softmax_ce_cases(rng):
-    cases = []
-    for N, T, V, pad, scale in [(1, 3, 4, None, 1.0), (2, 4, 5, -1, 1.0), (3, 5, 6, -1, 1.0),
-                                (2, 6, 7, 0, 1.0), (2, 4, 5, -1, 50.0)]:
-        logits = rng.standard_normal((N, T, V)) * scale
-        targets = rng.integers(1 if pad == 0 else 0, V, size=(N, T))
-        case = {"logits": logits, "targets": targets}
-        if pad is not None:
-            targets[:, -2:] = pad                # padding at the end of every row...
-            targets[0, 0] = pad                  # ...and one in the middle
-            case["ignore_index"] = pad
-        cases.append(case)
-    return cases
-
-
 def _perplexity_cases(rng):
     cases = [{"losses": np.array([4.0]), "counts": np.array([100])},
              {"losses": np.array([4.0, 5.0]), "counts": np.array([30, 10])}]
     for B in (3, 6):
         cases.append({"losses": rng.uniform(3.0, 6.0, size=B), "counts": rng.integers(1, 500, size=B)})
-    return cases
-
-
-def _sampling_cases(rng):
-    cases = []
-    for shape, temperature, top_k in [((5,), 1.0, None), ((6,), 0.5, None), ((6,), 2.0, None),
-                                      ((7,), 1.0, 3), ((2, 8), 0.7, 2), ((3, 9), 1.5, 1), ((4,), 1.0, 4)]:
-        cases.append({"logits": rng.standard_normal(shape) * 2, "temperature": temperature, "top_k": top_k})
-    cases.append({"logits": rng.standard_normal((2, 6)) * 300, "temperature": 1.0, "top_k": None})
     return cases
 
 

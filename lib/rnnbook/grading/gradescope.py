@@ -10,7 +10,9 @@ autograder writes: ``score`` and ``tests``, each with ``name``, ``score``, ``max
 - ``setup.sh``: installs Python, bubblewrap (the sandbox) and the ``rnnbook`` package shipped in the
   archive (``rnnbook-src/``, the library and its grader) with its dependencies;
 - ``run_autograder``: grades the notebook found in the submission with ``--format gradescope``;
-- ``solutions/NN_slug.ipynb``: the reference, outside the students' reach (the sandbox hides it).
+- ``solutions/NN_slug.ipynb``: the reference, outside the students' reach: the sandbox hides it, and
+  ``run_autograder`` makes the archive's folder readable by root only, for containers where bubblewrap
+  cannot start (the learner's code then runs as an unprivileged user).
 
 ``run_autograder`` honours ``AUTOGRADER_ROOT`` (default ``/autograder``) and ``RNNBOOK_PYTHON`` (default
 the virtual environment ``setup.sh`` made), so it can be tried on a local folder laid out the same way.
@@ -25,9 +27,9 @@ import sys
 import tempfile
 import zipfile
 
-from . import _chapter_id, find_solutions
+from .catalog import chapter_id, find_solutions
 
-__all__ = ["results_json", "grade_to_results", "build_bundle", "bundle_main"]
+__all__ = ["results_json", "grade_to_results", "build_bundle", "add_bundle_parser", "bundle_run"]
 
 
 def results_json(report: dict | None, error: str = "") -> dict:
@@ -87,6 +89,9 @@ set -uo pipefail
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PY="${{RNNBOOK_PYTHON:-$ROOT/venv/bin/python}}"
 mkdir -p "$ROOT/results"
+# the reference stays readable by the grader (root) only: where no sandbox can start (some containers
+# refuse bubblewrap), the learner's code runs as an unprivileged user that cannot read it
+chmod -R go-rwx "$ROOT/source"
 "$PY" -m rnnbook.grade "$ROOT/submission" --chapter {chapter} --format gradescope \\
     --solutions "$ROOT/source/solutions" --results "$ROOT/results/results.json"
 """
@@ -98,7 +103,7 @@ def _package_source() -> pathlib.Path:
 
 def build_bundle(chapter: str, out, *, solutions=None) -> pathlib.Path:
     """Write the autograder archive for ``chapter`` to ``out`` (see the module docstring)."""
-    chapter = _chapter_id(chapter)
+    chapter = chapter_id(chapter)
     ref = find_solutions(chapter, solutions)
     pkg = _package_source()
     out = pathlib.Path(out)
@@ -134,13 +139,16 @@ def _pyproject() -> str:
             f"dependencies = {json.dumps(deps)}\n\n[tool.setuptools.packages.find]\nwhere = [\"lib\"]\n")
 
 
-def bundle_main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rnnbook.grade bundle",
-                                     description="Build a Gradescope autograder archive for one chapter.")
+def add_bundle_parser(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser("bundle", help="build a Gradescope autograder archive for one chapter",
+                            description="Build a Gradescope autograder archive for one chapter.")
     parser.add_argument("chapter", help="the chapter id, e.g. 03_lstm")
     parser.add_argument("--out", default="autograder.zip", help="the archive to write (default autograder.zip)")
     parser.add_argument("--solutions", help="folder of the reference solutions notebooks")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def bundle_run(args) -> int:
     try:
         path = build_bundle(args.chapter, args.out, solutions=args.solutions)
     except (FileNotFoundError, ValueError) as e:

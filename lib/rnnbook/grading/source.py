@@ -7,9 +7,8 @@ input transformer (so ``%magics`` do not stop the parse) and read with :mod:`ast
   ``Grader("NN_slug")`` cell, so a renamed copy (``03_lstm-Copy1.ipynb``) grades;
 - :func:`definitions` finds the last top-level binding of each graded name (a ``def``, an import, an
   assignment) and the names its body uses;
-- :func:`uses_library` says whether that binding is, calls or wraps the library's implementation of the
-  same exercise (the spec's ``library=``);
-- :func:`similarity` compares two functions' normalised sources (batch mode's near-copy flag).
+- :func:`similarity`, :func:`normalised_tokens`: two functions' normalised sources compared (batch mode's
+  flags: near the reference, the library, or another submission).
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ import io
 import re
 import tokenize
 
-__all__ = ["code_cells", "chapter_of", "definitions", "uses_library", "similarity", "function_source"]
+__all__ = ["code_cells", "chapter_of", "definitions", "similarity", "normalised_tokens"]
 
 _GRADER_RE = re.compile(r"""Grader\(\s*["']((?:\d\d|A\d)_[a-z0-9_]+)["']""")
 _STEM_RE = re.compile(r"^((?:\d\d|A\d)_[a-z0-9_]+?)(?:[- ](?:copy\d*|\(\d+\))|-Copy\d+)*$", re.IGNORECASE)
@@ -113,51 +112,7 @@ def definitions(nb: dict) -> tuple[dict, dict]:
     return bindings, imported
 
 
-def _dotted(node) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
-def uses_library(binding: Binding | None, imported: dict, library: str) -> bool:
-    """Whether a graded name's binding is, calls or wraps ``library`` (e.g. ``"rnnbook.lstm.lstm_forward"``)."""
-    if binding is None or not library:
-        return False
-    module, name = library.rsplit(".", 1)
-    if binding.kind == "import":
-        return binding.origin == library or (binding.origin or "").endswith("." + name) and \
-            (binding.origin or "").startswith("rnnbook")
-    if binding.node is None:
-        return False
-    for n in ast.walk(binding.node):
-        if isinstance(n, ast.Name) and n.id in imported:             # an alias of the library function
-            origin = imported[n.id]
-            if origin == library or (origin.startswith("rnnbook") and origin.endswith("." + name)):
-                return True
-        elif isinstance(n, ast.Attribute) and n.attr == name:         # rnnbook.lstm.lstm_forward, lstm.lstm_forward
-            root = _dotted(n).split(".")[0]
-            if root == "rnnbook" or imported.get(root, "").startswith("rnnbook"):
-                return True
-        elif isinstance(n, (ast.Import, ast.ImportFrom)):              # an import inside the function
-            mod = n.module if isinstance(n, ast.ImportFrom) else ""
-            names = [a.name for a in n.names]
-            if (mod or "").startswith("rnnbook") and (name in names or "*" in names):
-                return True
-        elif isinstance(n, ast.Call) and any(isinstance(a, ast.Constant) and isinstance(a.value, str)
-                                             and a.value.startswith("rnnbook") for a in n.args):
-            return True                                                # importlib.import_module("rnnbook...")
-    return False
-
-
-def function_source(node) -> str:
-    return ast.unparse(node) if node is not None else ""
-
-
-def _normalised_tokens(src: str) -> list[str]:
+def normalised_tokens(src: str) -> list[str]:
     """Tokens with comments, docstrings and identifiers' names removed (renaming does not hide a copy)."""
     try:
         tree = ast.parse(src)
@@ -186,7 +141,7 @@ _KEEP = {"def", "return", "for", "in", "if", "else", "elif", "while", "range", "
 
 def similarity(a: str, b: str) -> float:
     """How alike two functions' normalised sources are, 0 to 1."""
-    ta, tb = _normalised_tokens(a), _normalised_tokens(b)
+    ta, tb = normalised_tokens(a), normalised_tokens(b)
     if not ta or not tb:
         return 0.0
     return difflib.SequenceMatcher(None, ta, tb, autojunk=False).ratio()
