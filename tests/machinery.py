@@ -289,6 +289,7 @@ def process(nb) -> tuple[bool, list[str]]:
         tags = [t for t in machinery["metadata"].get("tags", []) if t not in ("raises-exception", "remove-output",
                                                                               "hide-output")]
         machinery["metadata"]["tags"] = tags
+        machinery["metadata"].pop("mystnb", None)         # the figure, its caption and alt text stay with the plot
         mark(machinery)
         cell["source"] = _join(segs[i] for i in content)
         cell["outputs"] = [o for o in cell.get("outputs", []) if not is_glue_output(o)]

@@ -237,3 +237,10 @@ def test_the_u_w_form_matches_the_autograd_article():
     for text in (page, a1):
         assert squash(r"f_t = \sigma(U_f h_{t-1} + W_f x_t)") in text
         assert "U_fx_t" not in text and "W_fh_{t-1}" not in text
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_figure_names_are_unique(path):
+    names = figure_names(path)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    assert not twice, f"{path.name}: figure names given to more than one cell (a split copied them?): {twice}"
