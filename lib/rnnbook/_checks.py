@@ -14,7 +14,7 @@ import numpy as np
 from .backend import is_cupy_array
 
 __all__ = ["as_array", "check_array", "check_ids", "check_same_dtype", "check_positive_int", "check_min_int",
-           "check_id", "check_gate_weights", "saved_by_forward"]
+           "check_id", "check_gate_weights", "check_sequence_grad", "saved_by_forward"]
 
 
 def check_positive_int(name: str, value) -> int:
@@ -162,6 +162,12 @@ def check_gate_weights(Wx, Wh, b, D: int, source: str, gates: str):
                      kind="float")
     b = check_array("b", b, shape=((kH, f"{k}H from Wx"),), kind="float")
     return Wx, Wh, b, H
+
+
+def check_sequence_grad(dhs, N: int, T: int, H: int) -> np.ndarray:
+    """Check the upstream gradient ``dhs`` of a time layer's hidden states: ``(N, T, H)``, floating."""
+    return check_array("dhs", dhs, shape=((N, "batch size N"), (T, "time steps T"), (H, "hidden size H")),
+                       kind="float")
 
 
 def saved_by_forward(layer, saved):

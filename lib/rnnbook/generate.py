@@ -19,7 +19,7 @@ import contextlib
 import numpy as np
 
 from ._checks import check_array, check_positive_int
-from .layers import init_rng
+from .seeds import init_rng
 
 __all__ = ["sampling_distribution", "generate", "continue_prompt"]
 

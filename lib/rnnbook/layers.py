@@ -51,19 +51,9 @@ import numpy as np
 
 from ._checks import check_array, check_ids, check_positive_int, check_same_dtype, saved_by_forward
 from .backend import array_module, is_cupy, scatter_add, to_device
+from .seeds import init_rng
 
-__all__ = ["Affine", "TiedAffine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "init_rng", "collect"]
-
-
-def init_rng(rng) -> np.random.Generator:
-    """Return a ``numpy.random.Generator`` from a seed, a generator, or ``None`` (seed 0)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None:
-        return np.random.default_rng(0)
-    if isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+__all__ = ["Affine", "TiedAffine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "collect"]
 
 
 def collect(*layers) -> tuple[list, list]:

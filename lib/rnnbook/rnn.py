@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, saved_by_forward
+from ._checks import check_array, check_sequence_grad, saved_by_forward
 from ._timemajor import OneStateTimeLayer, check_layer_input, initial_state, input_gradient, project_inputs
 
 __all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward", "TimeRNN"]
@@ -128,8 +128,7 @@ def rnn_backward(dhs, xs, h0, hs, Wx, Wh, dh_last=None):
     """
     N, T, H = hs.shape
     D = xs.shape[2]
-    dhs = check_array("dhs", dhs, shape=((N, "batch size N"), (T, "time steps T"), (H, "hidden size H")),
-                      kind="float")
+    dhs = check_sequence_grad(dhs, N, T, H)
     hs_t = hs.transpose(1, 0, 2)
     da_t = np.empty((T, N, H), dtype=hs.dtype)           # gradient at the pre-activation, per step
     dh = np.zeros((N, H), dtype=hs.dtype) if dh_last is None else dh_last

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_min_int
-from ..layers import init_rng
+from ..seeds import init_rng
 
 __all__ = ["recall_first", "recall_last_marked", "count_since_reset", "adding_problem"]
 

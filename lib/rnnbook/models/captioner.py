@@ -39,7 +39,8 @@ from .._checks import check_array, check_id, check_ids, check_positive_int, chec
 from ..conv import Conv2D, Flatten, MaxPool2D, ReLU
 from ..data.captions import END_ID, START_ID
 from ..lm_ops import softmax_cross_entropy
-from ..layers import SoftmaxCrossEntropy, collect, init_rng
+from ..layers import SoftmaxCrossEntropy, collect
+from ..seeds import init_rng
 from ..train import fit_minibatches
 from .seq2seq import AttentionDecoder, Decoder, Decoding, PeekyDecoder
 

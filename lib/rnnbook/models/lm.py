@@ -14,7 +14,8 @@ import numpy as np
 
 from .._checks import check_ids, check_positive_int
 from ..backend import array_module
-from ..layers import Affine, Dropout, Embedding, SoftmaxCrossEntropy, TiedAffine, collect, init_rng
+from ..layers import Affine, Dropout, Embedding, SoftmaxCrossEntropy, TiedAffine, collect
+from ..seeds import init_rng
 from ..gru import TimeGRU
 from ..lstm import TimeLSTM
 from ..rnn import TimeRNN

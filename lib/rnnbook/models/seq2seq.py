@@ -33,7 +33,8 @@ from ..attention import Attention, attention_forward
 from ..bleu import exact_match as _exact_match
 from ..decode import beam_search, greedy_decode
 from ..functions import log_softmax
-from ..layers import Affine, Embedding, SoftmaxCrossEntropy, collect, init_rng
+from ..layers import Affine, Embedding, SoftmaxCrossEntropy, collect
+from ..seeds import init_rng
 from ..lstm import TimeLSTM, lstm_step_forward
 from ..train import fit_minibatches
 
