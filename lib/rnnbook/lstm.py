@@ -77,11 +77,17 @@ def _sigmoid(z):
     return 0.5 * (1 + array_module(z).tanh(0.5 * z))
 
 
-def _gate(name, a, fixed):
-    """Gate ``name`` from its pre-activation ``a``: the constant ``fixed[name]`` if the gate is fixed."""
-    if name in fixed:
-        return array_module(a).full_like(a, fixed[name])
-    return array_module(a).tanh(a) if name == "g" else _sigmoid(a)
+def _gates(x, h_prev, Wx, Wh, b, fixed: dict):
+    """The four gates ``f, i, g, o`` ``(N, H)`` of one step; a fixed gate is its constant instead."""
+    xp, H = array_module(x), h_prev.shape[1]
+    a = x @ Wx + h_prev @ Wh + b                 # (N, 4H): the pre-activations of all four gates
+    gates = {"f": _sigmoid(a[:, 0 * H:1 * H]),   # forget gate
+             "i": _sigmoid(a[:, 1 * H:2 * H]),   # input gate
+             "g": xp.tanh(a[:, 2 * H:3 * H]),    # candidate content
+             "o": _sigmoid(a[:, 3 * H:4 * H])}   # output gate
+    for name, value in fixed.items():
+        gates[name] = xp.full_like(gates[name], value)
+    return gates["f"], gates["i"], gates["g"], gates["o"]
 
 
 def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b, fixed_gates=None):
@@ -103,13 +109,6 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b, fixed_gates=None):
     c_next = f * c_prev + i * g                  # forget part of the old content, add the new
     h_next = o * array_module(c_next).tanh(c_next)
     return h_next, c_next
-
-
-def _gates(x, h_prev, Wx, Wh, b, fixed):
-    """The four gates ``f, i, g, o`` ``(N, H)`` of one step (fixed gates replaced by their constants)."""
-    H = h_prev.shape[1]
-    a = x @ Wx + h_prev @ Wh + b                 # (N, 4H): the pre-activations of all four gates
-    return tuple(_gate(name, a[:, k * H:(k + 1) * H], fixed) for k, name in enumerate(GATES))
 
 
 def lstm_step_backward(dh_next, dc_next, x, h_prev, c_prev, Wx, Wh, b, fixed_gates=None):
@@ -213,10 +212,10 @@ class TimeLSTM:
     """An LSTM layer unrolled over a whole ``(N, T, D)`` block.
 
     It runs on the CPU (NumPy) or, when built after ``rnnbook.use_gpu()``, on an NVIDIA GPU (CuPy),
-    where each time step's elementwise work is one fused kernel (:class:`CupyCell`). It is the only
+    where each time step's elementwise work is one fused kernel. It is the only
     recurrent layer that runs on the GPU: :class:`~rnnbook.rnn.TimeRNN` and
-    :class:`~rnnbook.gru.TimeGRU` refuse ``use_gpu()``. The step implementation is chosen once per
-    pass (:func:`lstm_cell`); the time loop itself is the same on both devices.
+    :class:`~rnnbook.gru.TimeGRU` refuse ``use_gpu()``. It computes what a loop of
+    :func:`lstm_step_forward` and :func:`lstm_step_backward` computes, faster (see the module docstring).
 
     Parameters
     ----------
@@ -258,7 +257,7 @@ class TimeLSTM:
         self.h = self.c = self.cs = None
         self.dh0 = self.dc0 = None
         self._cache = None
-        self._ws = {}               # the backward pass's scratch arrays, kept between calls (see _buffer)
+        self._ws = {}               # the backward pass's scratch arrays, kept between calls
 
     def reset_state(self) -> None:
         """Forget the carried hidden and cell states (start the next sequence from zeros)."""
