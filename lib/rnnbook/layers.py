@@ -14,12 +14,19 @@ of the classic NumPy textbooks:
   the gradient with respect to the input; with several array inputs, a tuple in the order of
   ``forward``'s arguments (``Attention.backward -> (dhs_enc, dhs_dec)``). Integer inputs (token
   ids) have no gradient: ``Embedding.backward`` returns ``None``, and so does a layer whose input
-  needs none (the captioner's ``CNNEncoder``, whose first convolution skips it).
+  needs none (the captioner's ``CNNEncoder``, whose first convolution skips it). A part with several
+  outputs takes one keyword gradient per output and any subset of them: the seq2seq ``Encoder`` returns
+  its last state and keeps all states, so its ``backward(dh=None, dhs=None)`` takes the gradient at
+  the last state, at every state, or both.
 * Optional *initial states* are keyword inputs of the time layers (``forward(xs, h0=None)``; the
   LSTM also takes ``c0``): their gradients are not returned but stored on attributes named after
   them, ``dh0`` and ``dc0``, because most callers start from zeros and do not need them (an encoder
   feeding a decoder reads ``decoder.lstm.dh0``). Symmetrically, their ``backward(dhs, dh_last=None)``
   takes an optional extra upstream gradient for the last state.
+* **Training and evaluation mode.** A layer or model whose ``forward`` differs between training and
+  evaluation (dropout) takes a keyword ``train`` (``True`` by default) and declares it with the class
+  attribute ``has_train_mode = True``; :func:`rnnbook.train.evaluate_perplexity` passes ``train=False``
+  to a model that declares it. Every other layer behaves the same in both modes.
 * A loss layer's ``forward(logits, targets)`` returns a Python float; its ``backward(dout=1.0)``
   returns ``dlogits``. A model's ``forward(*batch)`` returns the mean loss and its ``backward()``
   (no argument) fills every ``grads``; :func:`rnnbook.train.train_step` relies on nothing else.
@@ -123,8 +130,9 @@ class TiedAffine:
     token to a vector and the output layer scores a vector against every token,
     so both can use the same ``(V, D)`` matrix ``E``. It saves ``V * D``
     parameters and often improves perplexity. ``E``'s gradient then has two
-    parts; this layer *adds* its part to the embedding's gradient, so call its
-    ``backward`` after the embedding's.
+    parts: :meth:`backward` keeps this layer's part, and :meth:`add_to_embedding`,
+    called after the embedding's ``backward`` (which overwrites its gradient),
+    adds it to the embedding's gradient.
 
     ``params`` holds only the bias: ``E`` is owned by the embedding.
     """
@@ -275,6 +283,8 @@ class Dropout:
     Surviving units are scaled by ``1 / (1 - p)`` so the expected activation is
     unchanged, and evaluation (``train=False``) is the identity.
     """
+
+    has_train_mode = True
 
     def __init__(self, p: float = 0.5, *, rng=None):
         if not 0.0 <= p < 1.0:

@@ -36,10 +36,9 @@ from ..functions import log_softmax
 from ..layers import Affine, Embedding, SoftmaxCrossEntropy, collect
 from ..seeds import init_rng
 from ..lstm import TimeLSTM, lstm_step_forward
-from ..train import fit_minibatches
 
 __all__ = ["encoder_forward", "peek_concat", "peek_concat_backward", "Encoder", "Decoder", "PeekyDecoder",
-           "AttentionDecoder", "Decoding", "Seq2Seq", "PeekySeq2Seq", "AttentionSeq2Seq", "fit_seq2seq", "exact_match"]
+           "AttentionDecoder", "Decoding", "Seq2Seq", "PeekySeq2Seq", "AttentionSeq2Seq", "exact_match"]
 
 
 # ----------------------------------------------------------------------------------------------- plain functions
@@ -347,32 +346,3 @@ def exact_match(references: list[str], hypotheses: list[str]) -> float:
         if not isinstance(strings, (list, tuple)) or not all(isinstance(x, str) for x in strings):
             raise TypeError(f"{name} must be a list of strings")
     return _exact_match([[list(r)] for r in references], [list(h) for h in hypotheses])
-
-
-def fit_seq2seq(model, src: np.ndarray, tgt: np.ndarray, *, epochs: int, batch_size: int = 128,
-                lr: float = 1e-2, max_norm: float = 5.0, seed: int = 0, evaluate=None, log=None) -> dict:
-    """Train ``model`` with Adam on shuffled minibatches (:func:`rnnbook.train.fit_minibatches`).
-
-    Parameters
-    ----------
-    model:
-        A :class:`Seq2Seq` (or anything with ``params``, ``grads``, ``forward(src, tgt)``, ``backward()``).
-    src, tgt:
-        Training arrays ``(N, S)`` and ``(N, L)``.
-    epochs, batch_size, lr, max_norm:
-        Passes over the data, minibatch size, Adam learning rate, gradient clipping norm.
-    seed:
-        Seed of the shuffling.
-    evaluate:
-        Optional ``evaluate(model) -> float`` called after every epoch (e.g. held-out exact match).
-    log:
-        Optional ``log(str)`` called with a one-line summary per epoch.
-
-    Returns
-    -------
-    ``{"loss": [mean training loss per epoch], "score": [evaluate(model) per epoch]}``
-    """
-    src = check_array("src", src, ndim=2, kind="int")
-    tgt = check_array("tgt", tgt, ndim=2, kind="int")
-    return fit_minibatches(model, {"src": src, "tgt": tgt}, epochs=epochs, batch_size=batch_size, lr=lr, max_norm=max_norm,
-                           seed=seed, evaluate=evaluate, log=log)
