@@ -1,6 +1,7 @@
 # The book's two commands (see README.md):
 #   make book   build the HTML book into _build/html (creates .venv and installs everything first)
 #   make test   run the whole test suite: unit tests, nbval over every notebook, the grader's tests
+#   make lint   ruff over lib/, tests/ and benchmarks/ (the rules are in pyproject.toml); make test runs it first
 #   make unit   only the library's unit tests (no notebooks, no browser, no grader, no long recipes): < 2 minutes
 PYTHON ?= python3
 VENV   := .venv
@@ -11,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 unexport MPLBACKEND
 PYTEST_WORKERS ?= 2
 
-.PHONY: install book test unit browser sandbox clean
+.PHONY: install book lint test unit browser sandbox clean
 
 install: $(STAMP)
 
@@ -30,7 +31,10 @@ book: $(STAMP)
 
 # A notebook cell may take up to 10 minutes: the grader's batch test runs two sandboxed jobs of its own beside
 # the notebooks, so a heavy training cell can get a third of the 2 cores for a while.
-test: $(STAMP) browser sandbox
+lint: $(STAMP)
+	$(BIN)/ruff check
+
+test: lint browser sandbox
 	$(BIN)/python -m pytest -rs -n $(PYTEST_WORKERS) --dist loadfile \
 		--nbval --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout 600 \
 		tests chapters exercises solutions

@@ -4,7 +4,7 @@ import pytest
 
 from rnnbook.checkpoint import load_into, load_model, save_model
 from rnnbook.gradcheck import numerical_gradient, rel_error
-from rnnbook.layers import Dropout, Embedding, TiedAffine
+from rnnbook.layers import Dropout, TiedAffine
 from rnnbook.models import LanguageModel, LSTMLM, RNNLM
 
 

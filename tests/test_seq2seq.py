@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from rnnbook.decode import greedy_decode
-from rnnbook.gradcheck import check_layer, numerical_gradient, rel_error
+from rnnbook.gradcheck import numerical_gradient, rel_error
 from rnnbook.lstm import lstm_forward
 from rnnbook.models.seq2seq import (AttentionSeq2Seq, Decoder, Encoder, PeekyDecoder, PeekySeq2Seq, Seq2Seq,
                                     encoder_forward, exact_match, peek_concat, peek_concat_backward)

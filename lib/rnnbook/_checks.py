@@ -31,7 +31,8 @@ def check_positive_int(name: str, value) -> int:
 
 
 def check_min_int(name: str, value, minimum: int) -> int:
-    """Return ``value`` as an ``int`` if it is an integer ``>= minimum`` (``bool`` is not), else raise ``ValueError``."""
+    """Return ``value`` as an ``int`` if it is an integer ``>= minimum`` (``bool`` is not), else raise
+    ``ValueError``."""
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)

@@ -125,7 +125,8 @@ def load_training_state(path, model, optimizer) -> dict:
         optimizer.load_state_dict(opt)
         for key in ("m", "v"):             # the moments live where the parameters live (CPU or GPU)
             if getattr(optimizer, key, None) is not None:
-                setattr(optimizer, key, [array_module(p).asarray(a) for p, a in zip(model.params, getattr(optimizer, key))])
+                moments = getattr(optimizer, key)
+                setattr(optimizer, key, [array_module(p).asarray(a) for p, a in zip(model.params, moments)])
     if hasattr(model, "set_carried_state"):
         model.set_carried_state(carried)
     if train["rng"] is not None and getattr(model, "rng", None) is not None:
@@ -151,7 +152,8 @@ def _read(path) -> tuple[dict, list[np.ndarray]]:
     if meta is None:
         raise ValueError(f"{path} is not an rnnbook checkpoint (it has no {_META!r} entry; it holds {files[:5]})")
     if meta.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{path} has checkpoint format {meta.get('format')!r}; this rnnbook reads format {FORMAT_VERSION}")
+        raise ValueError(f"{path} has checkpoint format {meta.get('format')!r}; "
+                         f"this rnnbook reads format {FORMAT_VERSION}")
     return meta, params
 
 

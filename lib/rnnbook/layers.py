@@ -1,7 +1,7 @@
 """The non-recurrent layers (affine maps, embeddings, softmax with loss, dropout) and the layer contract.
 
-**The layer contract.** Every layer of :mod:`rnnbook` (these, the time layers of :mod:`.rnn`, :mod:`.lstm` and :mod:`.gru`,
-:class:`.attention.Attention`, the layers of :mod:`.conv` and of ``rnnbook.models``) follows the contract
+**The layer contract.** Every layer of :mod:`rnnbook` (these, the time layers of :mod:`.rnn`, :mod:`.lstm` and
+:mod:`.gru`, :class:`.attention.Attention`, the layers of :mod:`.conv` and of ``rnnbook.models``) follows the contract
 of the classic NumPy textbooks:
 
 * ``params``: a list of parameter arrays, updated in place by the optimizers of :mod:`.optim`;

@@ -350,8 +350,8 @@ def fit_minibatches(model, arrays: dict, *, epochs: int, batch_size: int, lr: fl
             extra = f", score {result['score'][-1]:.3f}" if evaluate is not None else ""
             log(f"epoch {state.epoch}: loss {mean_loss:.3f}{extra}")
 
-    fit(model, Adam(lr), shuffled_batches(tuple(arrays.values()), batch_size, seed, dtypes), epochs=epochs, max_norm=max_norm,
-        on_epoch_end=epoch_end, on_nonfinite="raise")
+    fit(model, Adam(lr), shuffled_batches(tuple(arrays.values()), batch_size, seed, dtypes), epochs=epochs,
+        max_norm=max_norm, on_epoch_end=epoch_end, on_nonfinite="raise")
     return result
 
 
@@ -363,7 +363,8 @@ def fit_seq2seq(model, src: np.ndarray, tgt: np.ndarray, *, epochs: int, batch_s
     Parameters
     ----------
     model:
-        A :class:`~rnnbook.models.seq2seq.Seq2Seq` (or anything with ``params``, ``grads``, ``forward(src, tgt)``, ``backward()``).
+        A :class:`~rnnbook.models.seq2seq.Seq2Seq` (or anything with ``params``, ``grads``,
+        ``forward(src, tgt)``, ``backward()``).
     src, tgt:
         Training arrays ``(N, S)`` and ``(N, L)``.
     epochs, batch_size, lr, max_norm:
@@ -381,8 +382,8 @@ def fit_seq2seq(model, src: np.ndarray, tgt: np.ndarray, *, epochs: int, batch_s
     """
     src = check_array("src", src, ndim=2, kind="int")
     tgt = check_array("tgt", tgt, ndim=2, kind="int")
-    return fit_minibatches(model, {"src": src, "tgt": tgt}, epochs=epochs, batch_size=batch_size, lr=lr, max_norm=max_norm,
-                           seed=seed, evaluate=evaluate, log=log)
+    return fit_minibatches(model, {"src": src, "tgt": tgt}, epochs=epochs, batch_size=batch_size, lr=lr,
+                           max_norm=max_norm, seed=seed, evaluate=evaluate, log=log)
 
 
 def fit_captioner(model, images: np.ndarray, captions: np.ndarray, *, epochs: int, batch_size: int = 64,

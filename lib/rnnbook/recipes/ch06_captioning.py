@@ -137,7 +137,8 @@ def caption_scores(predictions, caption_set, task: str) -> dict:
 
     Always ``exact match`` and ``BLEU-1`` to ``BLEU-4`` (:mod:`rnnbook.bleu`). For digits also
     ``digit accuracy`` (the fraction of true digits named correctly at their position) and ``exact match,
-    1 digit`` to ``exact match, 4 digits`` (on the strips of that many digits). For shapes also the per-attribute accuracies of
+    1 digit`` to ``exact match, 4 digits`` (on the strips of that many digits). For shapes also the per-attribute
+    accuracies of
     :func:`~rnnbook.data.captions.attribute_accuracy` (``count``, ``size``, ``colour``, ``shape``,
     ``colour+shape``, ``object``), and the same restricted to the objects of a held-out combination
     (keys prefixed ``held-out objects:``) when there are any.
