@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnnbook.data.memory import adding_problem, count_since_reset, recall_first, recall_last_marked
+from rnnbook.data.memory import count_since_reset, recall_first, recall_last_marked
 from rnnbook.experiments import SequenceClassifier, accuracy_grid, train_memory_task
 from rnnbook.gradcheck import numerical_gradient, rel_error
 
@@ -25,14 +25,6 @@ def test_recall_first_is_seeded():
     assert not np.array_equal(a[0], recall_first(5, 4, rng=4)[0])
 
 
-def test_adding_problem():
-    xs, y = adding_problem(100, 10, rng=0)
-    assert xs.shape == (100, 10, 2)
-    np.testing.assert_array_equal(xs[..., 1].sum(1), 2)
-    assert (xs[:, :5, 1].sum(1) == 1).all() and (xs[:, 5:, 1].sum(1) == 1).all()
-    np.testing.assert_allclose((xs[..., 0] * xs[..., 1]).sum(1), y, rtol=1e-6)
-
-
 @pytest.mark.parametrize("kwargs, match", [
     (dict(n=0, T=5), "n must be an integer >= 1"),
     (dict(n=3, T=0), "T must be an integer >= 1"),
@@ -42,11 +34,6 @@ def test_adding_problem():
 def test_recall_first_bad_inputs(kwargs, match):
     with pytest.raises(ValueError, match=match):
         recall_first(**kwargs)
-
-
-def test_adding_problem_bad_inputs():
-    with pytest.raises(ValueError, match="T must be an integer >= 2"):
-        adding_problem(4, 1)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

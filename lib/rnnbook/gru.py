@@ -36,10 +36,9 @@ def _check_weights(Wx, Wh, b, D: int, source: str):
 
 
 def _sigmoid(z):
-    # The logistic function in the form the LSTM's fused gates use (lstm.py): sigmoid(z) = (1 + tanh(z/2)) / 2,
-    # stable for any z and one tanh instead of functions.sigmoid's exp, where and two divisions. The two forms
-    # agree to float rounding; this one is kept for speed (and so that this layer's float32 results stay as
-    # the chapters recorded them).
+    # The logistic function in the form the LSTM uses (lstm.py): sigmoid(z) = (1 + tanh(z/2)) / 2, stable for
+    # any z and one tanh instead of functions.sigmoid's exp, where and two divisions. The two forms agree to
+    # float rounding, not bit for bit.
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 

@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_ids, check_positive_int, check_same_dtype, saved_by_forward
+from ._checks import check_array, check_ids, check_loss_args, check_positive_int, check_same_dtype, saved_by_forward
 from .backend import array_module, is_cupy, scatter_add, to_device
 from .seeds import init_rng
 
@@ -226,8 +226,8 @@ class SoftmaxCrossEntropy:
     one implementation the other loss functions call), fused for speed: the softmax is formed once, in
     place, and kept for ``backward``; the tests check that both agree. The ignored id is called
     ``ignore_index`` in the loss functions (any id) and ``pad_id`` in the models and in
-    :func:`rnnbook.models.captioner.masked_cross_entropy` (the ``<pad>`` id they ignore): both names
-    are in graded signatures and committed notebooks, so both stay; they mean the same argument.
+    :func:`rnnbook.models.captioner.masked_cross_entropy` (the ``<pad>`` id they ignore); the two
+    names mean the same argument.
     """
 
     def __init__(self, ignore_index: int = -1):
@@ -236,25 +236,12 @@ class SoftmaxCrossEntropy:
         self._cache = None
 
     def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
-        logits = check_array("logits", logits, kind="float")
-        if logits.ndim < 2:
-            raise ValueError(f"logits must have shape (..., V) with at least 2 axes, got {logits.shape}")
-        if targets is None:
-            raise TypeError("targets must be an integer array, got None")
-        targets = check_array("targets", targets, kind="int")
-        if targets.shape != logits.shape[:-1]:
-            raise ValueError(
-                f"targets must have shape {logits.shape[:-1]} (logits' shape without its last "
-                f"axis), got {targets.shape}")
+        logits, targets, count = check_loss_args(logits, targets, self.ignore_index)
         V = logits.shape[-1]
-        check_ids("targets", targets, V, allow=(self.ignore_index,))
         xp = array_module(logits)
         x = logits.reshape(-1, V)
         t = xp.asarray(targets).reshape(-1)                 # targets go where the logits are
         mask = t != self.ignore_index
-        count = int(mask.sum())
-        if count == 0:
-            raise ValueError("every target is ignore_index (padding): there is nothing to compute a loss on")
         # softmax, computed once and kept for backward
         p = x - x.max(axis=1, keepdims=True)
         xp.exp(p, out=p)

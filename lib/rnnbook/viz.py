@@ -297,7 +297,7 @@ def draw_captioner(ax, *, attention: bool = False, words: Sequence[str] = ("<sta
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Chapter 1 (issue 18): the shapes of sequence problems
+# Chapter 1: the shapes of sequence problems
 # ------------------------------------------------------------------------------------------------------------
 __all__ += ["SEQUENCE_SHAPES", "draw_sequence_shape"]
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_array, check_id, check_ids, check_positive_int, saved_by_forward
+from .._checks import check_array, check_id, check_ids, check_positive_int, is_integer, saved_by_forward
 from ..attention import Attention, attention_forward
 from ..bleu import exact_match as _exact_match
 from ..decode import beam_search, greedy_decode
@@ -69,7 +69,7 @@ def peek_concat_backward(dout, D):
     """Backward of :func:`peek_concat`: split ``dout`` ``(N, T, D + H)`` into ``dxs`` ``(N, T, D)`` and
     ``dh`` ``(N, H)``; ``h`` was used at every step, so its gradient is the sum over time."""
     dout = check_array("dout", dout, ndim=3, kind="float")
-    if not isinstance(D, (int, np.integer)) or isinstance(D, bool) or not 0 <= D < dout.shape[2]:
+    if not is_integer(D) or not 0 <= D < dout.shape[2]:
         raise ValueError(f"D must be an integer in [0, {dout.shape[2]}) (the width of xs), got {D!r}")
     return dout[:, :, :D].copy(), dout[:, :, D:].sum(axis=1)
 
