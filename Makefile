@@ -41,9 +41,7 @@ test: lint browser sandbox
 
 # The library's unit tests alone, for a quick check while editing lib/rnnbook (tests mirror its modules).
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests \
-		--ignore=tests/test_notebooks.py --ignore=tests/test_browser.py --ignore-glob='tests/test_grading*.py' \
-		--ignore=tests/test_fresh_runtime.py --ignore=tests/test_recipes_ch05.py --ignore=tests/test_recipes_ch06.py
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not slow and not notebook and not browser and not grading" tests
 
 # The browser test needs Chromium (or Chrome). On CI (CI=true) install Debian's chromium when none is
 # there; elsewhere the test is skipped, with its reason, when no browser is found.
