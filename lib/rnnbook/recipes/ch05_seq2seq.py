@@ -133,7 +133,7 @@ def build_model(data: dict, config, name: str, seed: int):
 def train_variant(data: dict, config, name: str, seed: int, *, log=None):
     """Train variant ``name`` from ``seed``; return ``(model, history)``.
 
-    ``history`` is the dict of :func:`~rnnbook.models.seq2seq.fit_seq2seq`: the mean training loss
+    ``history`` is the dict of :func:`~rnnbook.train.fit_seq2seq`: the mean training loss
     (``"loss"``) and the held-out greedy exact match (``"score"``) after every epoch.
     """
     config = _check_config(config)
