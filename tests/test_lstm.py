@@ -240,3 +240,21 @@ def test_prepared_weights_change_no_bit(fixed):
         outs.append((a, c, hn, tc))
     for want, got in zip(*outs):
         assert np.array_equal(want, got)
+
+
+def test_layers_sharing_one_scratch_dict_compute_what_separate_layers_compute():
+    """Stacked layers may share the backward pass's scratch arrays (they run backward one after the other)."""
+    rng = np.random.default_rng(8)
+    xs, dhs = rng.standard_normal((3, 5, 4)), rng.standard_normal((3, 5, 4))
+    shared = {}
+    pair = [TimeLSTM(4, 4, rng=k, dtype=np.float64, scratch=shared) for k in (1, 2)]
+    alone = [TimeLSTM(4, 4, rng=k, dtype=np.float64) for k in (1, 2)]
+    for first, second in (pair, alone):
+        second.forward(first.forward(xs))
+        first.backward(second.backward(dhs))
+    assert shared and pair[0]._ws is pair[1]._ws
+    for a, b in zip(pair, alone):
+        for g, h in zip(a.grads, b.grads):
+            np.testing.assert_array_equal(g, h)
+    with pytest.raises(TypeError, match="scratch must be a dict"):
+        TimeLSTM(4, 4, scratch=[])

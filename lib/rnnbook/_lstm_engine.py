@@ -21,12 +21,6 @@ from .backend import array_module, lstm_kernels
 
 GATES = ("f", "i", "g", "o")
 
-#: The backward pass's scratch arrays are kept for the next call while they total at most this many bytes.
-#: Small models gain: allocating a few megabytes fresh at every call costs page faults that are a visible
-#: part of their backward pass. Larger ones would gain little and hold tens of megabytes per layer through
-#: the next forward pass, which raises the peak memory of a training step.
-KEEP_SCRATCH_BYTES = 8 << 20
-
 
 class NumpyCell:
     """The elementwise work of LSTM time steps in NumPy: the gates, the cell update and their gradients.
@@ -182,8 +176,8 @@ def forward_time_major(xs, h0, c0, Wx, Wh, b, fixed):
 
 def backward_time_major(dhs_t, xs, hs, cs, tcs, acts, Wx, Wh, fixed, dh_last=None, dc_last=None, ws=None):
     """The backward pass from the buffers of :func:`forward_time_major` and the time-major gradient
-    ``dhs_t`` ``(T, N, H)``. ``ws``: a dict that keeps the scratch arrays between calls (emptied at the end
-    when they exceed :data:`KEEP_SCRATCH_BYTES`). Returns ``dxs (N, T, D), dh0, dc0, dWx, dWh, db``."""
+    ``dhs_t`` ``(T, N, H)``. ``ws``: a dict that keeps the scratch arrays between calls (see
+    :class:`rnnbook.lstm.TimeLSTM`'s ``scratch``). Returns ``dxs (N, T, D), dh0, dc0, dWx, dWh, db``."""
     T, N, H = tcs.shape
     D = xs.shape[2]
     xp = array_module(tcs)
@@ -207,6 +201,4 @@ def backward_time_major(dhs_t, xs, hs, cs, tcs, acts, Wx, Wh, fixed, dh_last=Non
     dWx = xs.transpose(1, 0, 2).reshape(T * N, D).T @ da2
     db = da2.sum(axis=0)
     dxs = input_gradient(da_t, Wx)
-    if sum(a.nbytes for a in ws.values()) > KEEP_SCRATCH_BYTES:
-        ws.clear()
     return dxs, dh, dc, dWx, dWh, db

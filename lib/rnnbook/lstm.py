@@ -233,6 +233,11 @@ class TimeLSTM:
     fixed_gates:
         Optional dict replacing gates by constants, e.g. ``{"f": 1.0}`` to
         remove the forget gate (an ablation; see the module docstring).
+    scratch:
+        Optional dict in which ``backward`` keeps its scratch arrays (about ``15 * T * N * H`` numbers)
+        for the next call, because allocating them afresh every time costs page faults; the layers of
+        one model can share one dict, since they run ``backward`` one after the other (a new dict
+        of this layer's own by default).
 
     Attributes
     ----------
@@ -244,7 +249,8 @@ class TimeLSTM:
     """
 
     def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
-                 dtype=np.float32, forget_bias: float = 1.0, fixed_gates: dict | None = None):
+                 dtype=np.float32, forget_bias: float = 1.0, fixed_gates: dict | None = None,
+                 scratch: dict | None = None):
         D = check_positive_int("input_size", input_size)
         H = check_positive_int("hidden_size", hidden_size)
         rng = init_rng(rng)
@@ -257,7 +263,9 @@ class TimeLSTM:
         self.h = self.c = self.cs = None
         self.dh0 = self.dc0 = None
         self._cache = None
-        self._ws = {}               # the backward pass's scratch arrays, kept between calls
+        if scratch is not None and not isinstance(scratch, dict):
+            raise TypeError(f"scratch must be a dict (or None), got {type(scratch).__name__}")
+        self._ws = {} if scratch is None else scratch     # the backward pass's scratch arrays
 
     def reset_state(self) -> None:
         """Forget the carried hidden and cell states (start the next sequence from zeros)."""

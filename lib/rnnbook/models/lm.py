@@ -74,8 +74,10 @@ class LanguageModel:
         self.vocab_size = int(vocab_size)
         self.rng = rng                     # shared by initialisation and dropout (saved when resuming training)
         self.embed = Embedding(vocab_size, embed_size, rng=rng, dtype=dtype)
+        # stacked LSTM layers share one dict of backward scratch arrays: they run backward one after the other
+        shared = {"scratch": {}} if Recurrent is TimeLSTM else {}
         self.recurrent = [Recurrent(embed_size if k == 0 else hidden_size, hidden_size, stateful=stateful,
-                                    rng=rng, dtype=dtype) for k in range(num_layers)]
+                                    rng=rng, dtype=dtype, **shared) for k in range(num_layers)]
         self.out = TiedAffine(self.embed) if tie_weights else Affine(hidden_size, vocab_size, rng=rng, dtype=dtype)
         self.dropouts = [Dropout(dropout, rng=rng) for _ in range(num_layers + 1)]
         self.loss_layer = SoftmaxCrossEntropy()
