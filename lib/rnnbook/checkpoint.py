@@ -18,7 +18,7 @@ from .backend import array_module, to_numpy
 from .models import LanguageModel, LSTMLM, RNNLM
 
 __all__ = ["save_model", "load_model", "load_into", "save_training_state", "load_training_state", "npz_path",
-           "FORMAT_VERSION"]
+           "MODEL_CLASSES", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 _META = "__rnnbook__"
