@@ -3,6 +3,7 @@
 #               (creates .venv and installs everything first)
 #   make catalogs  update the Chinese edition's translation catalogs (locale/zh_CN) after an English change
 #   make test   run the whole test suite: unit tests, nbval over every notebook, the grader's tests
+#   make lint   ruff over lib/, tests/ and benchmarks/ (the rules are in pyproject.toml); make test runs it first
 #   make unit   only the library's unit tests (no notebooks, no browser, no grader, no long recipes): < 2 minutes
 PYTHON ?= python3
 VENV   := .venv
@@ -13,7 +14,7 @@ export PATH := $(BIN):$(PATH)
 unexport MPLBACKEND
 PYTEST_WORKERS ?= 2
 
-.PHONY: install book catalogs test unit browser sandbox clean
+.PHONY: install book catalogs lint test unit browser sandbox clean
 
 install: $(STAMP)
 
@@ -38,16 +39,17 @@ catalogs: $(STAMP)
 
 # A notebook cell may take up to 10 minutes: the grader's batch test runs two sandboxed jobs of its own beside
 # the notebooks, so a heavy training cell can get a third of the 2 cores for a while.
-test: $(STAMP) browser sandbox
+lint: $(STAMP)
+	$(BIN)/ruff check
+
+test: lint browser sandbox
 	$(BIN)/python -m pytest -rs -n $(PYTEST_WORKERS) --dist loadfile \
 		--nbval --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout 600 \
 		tests chapters exercises solutions
 
 # The library's unit tests alone, for a quick check while editing lib/rnnbook (tests mirror its modules).
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests \
-		--ignore=tests/test_notebooks.py --ignore=tests/test_browser.py --ignore-glob='tests/test_grading*.py' \
-		--ignore=tests/test_fresh_runtime.py --ignore=tests/test_recipes_ch05.py --ignore=tests/test_recipes_ch06.py
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not slow and not notebook and not browser and not grading" tests
 
 # The browser test needs Chromium (or Chrome). On CI (CI=true) install Debian's chromium when none is
 # there; elsewhere the test is skipped, with its reason, when no browser is found.

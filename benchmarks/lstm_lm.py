@@ -442,7 +442,8 @@ def gpu_benchmark(steps: int) -> dict:
         _, th_batch, th_step = make_torch(c, device="cuda")
         times = {"rnnbook": [], "torch": []}
         for k in range(5 + steps):
-            for impl, batch, step, sync in (("rnnbook", nb_batch, nb_step, sync_nb), ("torch", th_batch, th_step, sync_th)):
+            for impl, batch, step, sync in (("rnnbook", nb_batch, nb_step, sync_nb),
+                                            ("torch", th_batch, th_step, sync_th)):
                 x, y = batch()
                 sync()
                 t0 = time.perf_counter()
@@ -474,7 +475,8 @@ def main(argv=None) -> int:
     ap.add_argument("--small", action="store_true", help="only the small models (s, s_gru, s_rnn, seq2seq)")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both (default: all cores)")
     ap.add_argument("--gpu", action="store_true", help="(b) and (c) on an NVIDIA GPU: rnnbook on CuPy against cuDNN")
-    ap.add_argument("--out", help="also write the JSON results to this file (e.g. chapters/logs/lstm_lm_benchmark.json)")
+    ap.add_argument("--out",
+                    help="also write the JSON results to this file (e.g. chapters/logs/lstm_lm_benchmark.json)")
     ap.add_argument("--_memory", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     from threadpoolctl import threadpool_limits

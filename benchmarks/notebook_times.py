@@ -74,8 +74,8 @@ def main(argv=None) -> int:
             row = results["notebooks"][name] = {}
             for rev in args.revs:
                 row[rev] = run_notebook(trees[rev], name)
-            print(f"{name:<32}" + "".join(f"  {rev}: {r['wall_s']} s wall, {r['cpu_s']} s CPU" for rev, r in row.items()),
-                  flush=True)
+            timings = "".join(f"  {rev}: {r['wall_s']} s wall, {r['cpu_s']} s CPU" for rev, r in row.items())
+            print(f"{name:<32}" + timings, flush=True)
             if args.out:
                 Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     return 0

@@ -16,7 +16,6 @@ def full_vocab():
 def test_items_are_well_formed():
     items = make_agreement_set(phrases=(0, 1, 3), per_cell=5, seed=1)
     assert len(items) == 2 * 5 + 2 * (2 * 2 * 5)                   # k = 0 has only one condition
-    singular = {s for s, _ in NOUN_PAIRS}
     plural = {p for _, p in NOUN_PAIRS}
     verbs = dict(VERB_PAIRS)
     for i in range(len(items)):

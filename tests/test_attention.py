@@ -47,7 +47,8 @@ def test_attention_backward_function():
 
 def test_bad_inputs():
     enc = np.zeros((2, 4, 3))
-    with pytest.raises(ValueError, match=r"hs_dec must have shape \(2, \*, 3\), got \(2, 5, 4\): axis 2 \(hidden size H"):
+    with pytest.raises(ValueError,
+                       match=r"hs_dec must have shape \(2, \*, 3\), got \(2, 5, 4\): axis 2 \(hidden size H"):
         attention_forward(enc, np.zeros((2, 5, 4)))
     with pytest.raises(ValueError, match="hs_enc must have 3 dimensions"):
         attention_forward(np.zeros((4, 3)), np.zeros((2, 5, 3)))

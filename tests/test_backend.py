@@ -184,27 +184,26 @@ def _run_cuda_body(kernel, arrays: dict) -> dict:
     return variables
 
 
-def test_the_cuda_kernels_compute_what_the_numpy_cell_computes():
-    """The fused GPU kernels' formulas, run on the CPU, against rnnbook.lstm.NumpyCell (the NumPy path)."""
-    from rnnbook.lstm import NumpyCell
+def test_the_cuda_kernels_compute_what_the_step_functions_compute():
+    """The fused GPU kernels' bodies, run on the CPU, against the chapter's step functions
+    (rnnbook.lstm.lstm_step_forward and lstm_step_backward). With Wx = I, Wh = 0 and b = 0 the step's
+    pre-activations are its input ``x``, and its ``dx`` is the gradient at the pre-activations."""
+    from rnnbook.lstm import lstm_step_backward, lstm_step_forward
     rng = np.random.default_rng(0)
     N, H = 5, 7
     a = rng.standard_normal((N, 4 * H)) * 3
     c_prev, dh, dc_next = (rng.standard_normal((N, H)) for _ in range(3))
-    cell = NumpyCell(np, H, np.float64, {})
-    acts, c, h, tc = a.copy(), np.empty((N, H)), np.empty((N, H)), np.empty((N, H))
-    cell.forward(acts, c_prev, c, h, tc)
+    weights = np.eye(4 * H), np.zeros((H, 4 * H)), np.zeros(4 * H)
+    h, c = lstm_step_forward(a, np.zeros((N, H)), c_prev, *weights)
+    da, _, dc_prev, *_ = lstm_step_backward(dh, dc_next, a, np.zeros((N, H)), c_prev, *weights)
+
     blocks = {g: a[:, k * H:(k + 1) * H] for k, g in enumerate(("gf", "gi", "gg", "go"))}
     fwd = _run_cuda_body(backend.LSTM_FORWARD_KERNEL, dict(c_prev=c_prev, **blocks))
-    np.testing.assert_allclose(np.concatenate([fwd[g] for g in blocks], axis=1), acts, rtol=1e-12)
-    for name, want in (("c", c), ("h", h), ("tc", tc)):
-        np.testing.assert_allclose(fwd[name], want, rtol=1e-12, err_msg=name)
-
-    da, dc_prev = np.empty((N, 4 * H)), np.empty((N, H))
-    cell.prepare_backward(acts[None], c_prev[None], tc[None])
-    cell.backward(0, dh, dc_next, da, dc_prev)
+    np.testing.assert_allclose(fwd["c"], c, rtol=1e-12)
+    np.testing.assert_allclose(fwd["h"], h, rtol=1e-12)
+    np.testing.assert_allclose(fwd["tc"], np.tanh(c), rtol=1e-12)
     bwd = _run_cuda_body(backend.LSTM_BACKWARD_KERNEL,
-                         dict(c_prev=c_prev, tc=tc, dh=dh, dc_next=dc_next, **{g: fwd[g] for g in blocks}))
+                         dict(c_prev=c_prev, tc=fwd["tc"], dh=dh, dc_next=dc_next, **{g: fwd[g] for g in blocks}))
     np.testing.assert_allclose(np.concatenate([bwd[g] for g in ("df", "di", "dg", "d_o")], axis=1), da,
                                rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(bwd["dc_prev"], dc_prev, rtol=1e-10, atol=1e-12)

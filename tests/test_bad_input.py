@@ -72,7 +72,8 @@ CASES = [
      "cell must be 'rnn', 'lstm' or 'gru', got 'transformer'"),
     ("LanguageModel: zero layers", lambda: LanguageModel(5, 2, 3, num_layers=0), ValueError,
      "num_layers must be a positive integer"),
-    ("LanguageModel: targets shape", lambda: LanguageModel(5, 2, 3).forward(np.zeros((2, 3), int), np.zeros((2, 4), int)),
+    ("LanguageModel: targets shape",
+     lambda: LanguageModel(5, 2, 3).forward(np.zeros((2, 3), int), np.zeros((2, 4), int)),
      ValueError, r"targets must have shape \(2, 3\)"),
 ]
 

@@ -43,8 +43,8 @@ CODE = re.compile(r"``.*?``|`[^`]*`")
 MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$", re.S)
 URL = re.compile(r"\]\([^)]*\)|https?://\S+")
 # "chapter 3", "chapters 2 and 3", "section 2.4", "Figure 5", "table 1", "equation (3)", "appendix A1"
-PLAIN = re.compile(r"\b(?:chapters?|sections?|§|figures?|fig\.|tables?|equations?|eq\.|appendix)\s*\(?(?:A\d|\d+(?:\.\d+)*)",
-                   re.I)
+PLAIN = re.compile(r"\b(?:chapters?|sections?|§|figures?|fig\.|tables?|equations?|eq\.|appendix)"
+                   r"\s*\(?(?:A\d|\d+(?:\.\d+)*)", re.I)
 
 
 # a bare section number, "(4.1)" or "as in 3.4", counts when it is one of the chapter's own sections

@@ -9,8 +9,9 @@ from rnnbook.decode import beam_search, greedy_decode
 from rnnbook.gradcheck import check_layer, numerical_gradient, rel_error
 from rnnbook.layers import SoftmaxCrossEntropy
 from rnnbook.models.captioner import (Annotations, CNNEncoder, Captioner, InitState, annotations_backward,
-                                      annotations_forward, caption_images, fit_captioner, init_state_backward,
+                                      annotations_forward, caption_images, init_state_backward,
                                       init_state_forward, masked_cross_entropy)
+from rnnbook.train import fit_captioner
 
 V = 7
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from rnnbook.data.captions import (COLOURS, END_ID, HELD_OUT, PAD_ID, SHAPES, START_ID, attribute_accuracy,
-                                   caption_vocab, decode_captions, describe_scene, digit_captions, digit_pools, encode_captions,
-                                   parse_shape_caption, render_shape, shape_captions)
+                                   caption_vocab, decode_captions, describe_scene, digit_captions, digit_pools,
+                                   encode_captions, parse_shape_caption, render_shape, shape_captions)
 
 
 def test_digit_captions_are_deterministic_and_describe_the_scans():

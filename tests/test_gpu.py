@@ -1,6 +1,6 @@
 """rnnbook on a real GPU (CuPy). Skipped, with the reason, on machines without CuPy or without a GPU.
 
-What it checks where it runs: the fused CuPy kernels of one LSTM step agree with the NumPy cell,
+What it checks where it runs: the fused CuPy kernels of one LSTM step agree with the step functions,
 ``TimeLSTM`` on the GPU passes a float64 gradient check and matches the CPU layer, and a language model
 trains on the GPU to the same losses as on the CPU.
 """
@@ -20,24 +20,24 @@ def gpu():
     backend.use_cpu()
 
 
-def test_fused_kernels_match_the_numpy_cell(gpu):
-    from rnnbook.lstm import CupyCell, NumpyCell, lstm_cell
+def test_fused_kernels_match_the_step_functions(gpu):
+    """One step of the engine's fused CUDA kernels against the chapter's step functions on the CPU (with
+    Wx = I, Wh = 0 and b = 0 the step's pre-activations are its input and its dx is the gradient there)."""
+    from rnnbook._lstm_engine import CupyCell, lstm_cell
+    from rnnbook.lstm import lstm_step_backward, lstm_step_forward
     rng = np.random.default_rng(0)
     N, H = 5, 7
     a = rng.standard_normal((N, 4 * H)) * 3
     c_prev, dh, dc_next = (rng.standard_normal((N, H)) for _ in range(3))
-    cpu = NumpyCell(np, H, np.float64, {})
-    acts, c, h, tc = a.copy(), np.empty((N, H)), np.empty((N, H)), np.empty((N, H))
-    cpu.forward(acts, c_prev, c, h, tc)
-    da, dc_prev = np.empty((N, 4 * H)), np.empty((N, H))
-    cpu.prepare_backward(acts[None], c_prev[None], tc[None])
-    cpu.backward(0, dh, dc_next, da, dc_prev)
+    weights = np.eye(4 * H), np.zeros((H, 4 * H)), np.zeros(4 * H)
+    h, c = lstm_step_forward(a, np.zeros((N, H)), c_prev, *weights)
+    da, _, dc_prev, *_ = lstm_step_backward(dh, dc_next, a, np.zeros((N, H)), c_prev, *weights)
 
     fused = lstm_cell(gpu, H, np.float64, {})
     assert isinstance(fused, CupyCell)
     a_gpu, c_gpu, h_gpu, tc_gpu = gpu.asarray(a), *(gpu.empty((N, H)) for _ in range(3))
     fused.forward(a_gpu, gpu.asarray(c_prev), c_gpu, h_gpu, tc_gpu)
-    for got, want in ((a_gpu, acts), (c_gpu, c), (h_gpu, h), (tc_gpu, tc)):
+    for got, want in ((c_gpu, c), (h_gpu, h), (tc_gpu, np.tanh(c))):
         np.testing.assert_allclose(got.get(), want, rtol=1e-12)
     da_gpu, dc_prev_gpu = gpu.empty((N, 4 * H)), gpu.empty((N, H))
     fused.prepare_backward(a_gpu[None], gpu.asarray(c_prev)[None], tc_gpu[None])

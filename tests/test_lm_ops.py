@@ -95,7 +95,8 @@ def test_bad_inputs_name_the_argument():
         embedding_forward(np.array([[5]]), W)
     with pytest.raises(TypeError, match="ids must be an integer array"):
         embedding_forward(np.array([[0.5]]), W)
-    with pytest.raises(ValueError, match=r"dout must have shape ids.shape \+ \(D,\) = \(1, 2\) \+ \(D,\), got \(1, 3, 2\)"):
+    with pytest.raises(ValueError,
+                       match=r"dout must have shape ids.shape \+ \(D,\) = \(1, 2\) \+ \(D,\), got \(1, 3, 2\)"):
         embedding_backward(np.zeros((1, 3, 2)), np.array([[0, 1]]), 4)
     with pytest.raises(ValueError, match="vocab_size must be a positive integer, got 0"):
         embedding_backward(np.zeros((1, 2, 2)), np.array([[0, 1]]), 0)

@@ -45,16 +45,63 @@ def test_sequence_backward_matches_numerical():
         assert rel_error(g, numerical_gradient(loss, p)) < 1e-6
 
 
-def test_forward_equals_loop_of_steps():
+def _loop_of_steps(xs, h, c, Wx, Wh, b, dhs, fixed=None):
+    """The oracle: the chapter's step functions run one step at a time, forward then backward."""
+    T = xs.shape[1]
+    hs, cs, inputs = [], [], []
+    for t in range(T):
+        inputs.append((xs[:, t], h, c))
+        h, c = lstm_step_forward(xs[:, t], h, c, Wx, Wh, b, fixed_gates=fixed)
+        hs.append(h)
+        cs.append(c)
+    dh, dc = np.zeros_like(h), np.zeros_like(c)
+    dxs, dWx, dWh, db = [None] * T, 0, 0, 0
+    for t in reversed(range(T)):
+        dxs[t], dh, dc, gWx, gWh, gb = lstm_step_backward(dhs[:, t] + dh, dc, *inputs[t], Wx, Wh, b,
+                                                          fixed_gates=fixed)
+        dWx, dWh, db = dWx + gWx, dWh + gWh, db + gb
+    return np.stack(hs, 1), np.stack(cs, 1), np.stack(dxs, 1), dh, dc, dWx, dWh, db
+
+
+@pytest.mark.parametrize("fixed", [None, {"f": 1.0}, {"i": 1.0, "o": 0.5}])
+def test_time_lstm_equals_a_loop_of_the_step_functions(fixed):
+    """The layer (the private engine) against an independent oracle: a loop of the chapter's steps."""
     rng = np.random.default_rng(2)
     N, T, D, H = 3, 6, 2, 3
-    xs, h, c = rng.standard_normal((N, T, D)), np.zeros((N, H)), np.zeros((N, H))
-    Wx, Wh, b = _weights(rng, D, H)
-    hs, cs = lstm_forward(xs, h, c, Wx, Wh, b)
-    for t in range(T):
-        h, c = lstm_step_forward(xs[:, t], h, c, Wx, Wh, b)
-        np.testing.assert_allclose(hs[:, t], h, atol=1e-12)
-        np.testing.assert_allclose(cs[:, t], c, atol=1e-12)
+    layer = TimeLSTM(D, H, rng=0, dtype=np.float64, fixed_gates=fixed)
+    layer.params[2][...] = rng.standard_normal(4 * H) * 0.3
+    xs, dhs = rng.standard_normal((N, T, D)), rng.standard_normal((N, T, H))
+    h0, c0 = rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    hs = layer.forward(xs, h0, c0)
+    dxs = layer.backward(dhs)
+    want = _loop_of_steps(xs, h0, c0, *layer.params, dhs, fixed)
+    got = (hs, layer.cs, dxs, layer.dh0, layer.dc0, *layer.grads)
+    for name, w, g in zip(("hs", "cs", "dxs", "dh0", "dc0", "dWx", "dWh", "db"), want, got):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(lstm_forward(xs, h0, c0, *layer.params, fixed_gates=fixed)[0], hs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fixed", [None, {"f": 1.0}, {"f": 1.0, "i": 1.0, "g": 0.0}, {"o": 0.5}])
+def test_engine_equals_the_step_functions_bit_for_bit(dtype, fixed):
+    """With Wx = I, Wh = 0 and b = 0 every matrix product is exact, so the pre-activations are the inputs
+    themselves and the engine's elementwise work (gates, cell update, gradients at the pre-activations and
+    along the cell state) must reproduce the step functions' bits, not just their values."""
+    rng = np.random.default_rng(7)
+    N, T, H = 4, 5, 6
+    layer = TimeLSTM(4 * H, H, rng=0, dtype=dtype, fixed_gates=fixed)
+    layer.params[0][...] = np.eye(4 * H)
+    layer.params[1][...] = 0
+    layer.params[2][...] = 0
+    xs = (rng.standard_normal((N, T, 4 * H)) * 3).astype(dtype)
+    dhs, c0 = (rng.standard_normal(s).astype(dtype) for s in ((N, T, H), (N, H)))
+    hs = layer.forward(xs, c0=c0)
+    dxs = layer.backward(dhs)             # = the gradient at the pre-activations, since Wx = I
+    want_hs, want_cs, want_dxs, _, want_dc0, *_ = _loop_of_steps(xs, np.zeros_like(c0), c0, *layer.params,
+                                                                 dhs, fixed)
+    for name, want, got in (("hs", want_hs, hs), ("cs", want_cs, layer.cs), ("da", want_dxs, dxs),
+                            ("dc0", want_dc0, layer.dc0)):
+        assert got.dtype == dtype and np.array_equal(got, want), name
 
 
 @pytest.mark.parametrize("fixed", [None, {"f": 1.0}, {"i": 1.0, "o": 1.0}])
@@ -76,17 +123,23 @@ def test_layer_float32_and_forget_bias():
     assert all(g.dtype == np.float32 for g in layer.grads)
 
 
-def test_fixed_forget_gate_accumulates():
-    """With f = 1, i = 1 and a zero candidate the cell state never changes."""
-    layer = TimeLSTM(2, 3, rng=0, dtype=np.float64, fixed_gates={"f": 1.0})
-    xs = np.random.default_rng(0).standard_normal((1, 6, 2))
-    layer.forward(xs)
-    cs = layer.cs[0]
-    f_c = cs[1:] - cs[:-1]                   # = i * g, bounded by 1 in magnitude
-    assert np.all(np.abs(f_c) <= 1)
-    layer.backward(np.ones((1, 6, 3)))
-    np.testing.assert_array_equal(layer.grads[0][:, :3], 0)   # no gradient to a fixed gate
-    np.testing.assert_array_equal(layer.grads[2][:3], 0)
+def test_fixed_gates_keep_the_cell_state():
+    """With f = 1, i = 1 and a zero candidate the cell state never changes, and those three gates get no
+    gradient; with f = 1 alone the cell state only accumulates: each step adds i * g, at most 1 in size."""
+    rng = np.random.default_rng(0)
+    xs, c0 = rng.standard_normal((2, 6, 2)), rng.standard_normal((2, 3))
+    layer = TimeLSTM(2, 3, rng=0, dtype=np.float64, fixed_gates={"f": 1.0, "i": 1.0, "g": 0.0})
+    layer.forward(xs, c0=c0)
+    np.testing.assert_array_equal(layer.cs, np.broadcast_to(c0[:, None], layer.cs.shape))
+    layer.backward(rng.standard_normal((2, 6, 3)))
+    for grad in (layer.grads[0][:, :9], layer.grads[1][:, :9], layer.grads[2][:9]):   # the f, i, g blocks
+        np.testing.assert_array_equal(grad, 0)
+    assert np.abs(layer.grads[0][:, 9:]).max() > 0                                      # o still learns
+
+    forget_only = TimeLSTM(2, 3, rng=0, dtype=np.float64, fixed_gates={"f": 1.0})
+    forget_only.forward(xs, c0=c0)
+    steps = np.diff(np.concatenate([c0[:, None], forget_only.cs], axis=1), axis=1)    # = i * g at every step
+    assert np.all(np.abs(steps) <= 1) and np.abs(steps).max() > 0
 
 
 def test_stateful_carries_h_and_c():
@@ -171,7 +224,7 @@ def test_bad_inputs():
 def test_prepared_weights_change_no_bit(fixed):
     """The time loop folds the gates' scales (1/2 and 1) into Wx, Wh and b once (NumpyCell.prepare_forward)
     instead of scaling the (N, 4H) pre-activations at every step: powers of two, so bit for bit the same."""
-    from rnnbook.lstm import NumpyCell
+    from rnnbook._lstm_engine import NumpyCell
     rng = np.random.default_rng(5)
     N, D, H = 4, 3, 5
     x, h, c_prev = (rng.standard_normal((N, k)).astype(np.float32) for k in (D, H, H))
@@ -187,3 +240,21 @@ def test_prepared_weights_change_no_bit(fixed):
         outs.append((a, c, hn, tc))
     for want, got in zip(*outs):
         assert np.array_equal(want, got)
+
+
+def test_layers_sharing_one_scratch_dict_compute_what_separate_layers_compute():
+    """Stacked layers may share the backward pass's scratch arrays (they run backward one after the other)."""
+    rng = np.random.default_rng(8)
+    xs, dhs = rng.standard_normal((3, 5, 4)), rng.standard_normal((3, 5, 4))
+    shared = {}
+    pair = [TimeLSTM(4, 4, rng=k, dtype=np.float64, scratch=shared) for k in (1, 2)]
+    alone = [TimeLSTM(4, 4, rng=k, dtype=np.float64) for k in (1, 2)]
+    for first, second in (pair, alone):
+        second.forward(first.forward(xs))
+        first.backward(second.backward(dhs))
+    assert shared and pair[0]._ws is pair[1]._ws
+    for a, b in zip(pair, alone):
+        for g, h in zip(a.grads, b.grads):
+            np.testing.assert_array_equal(g, h)
+    with pytest.raises(TypeError, match="scratch must be a dict"):
+        TimeLSTM(4, 4, scratch=[])

@@ -61,7 +61,7 @@ def setup_source(path: pathlib.Path | None = None) -> str:
         "    after = installed()\n"
         "    added = [f\"{n} {v}\" for n, v in after.items() if n not in before and n != \"rnnbook\"]\n"
         "    upgraded = [f\"{n} {before[n]} -> {v}\" for n, v in after.items() if n in before and before[n] != v]\n"
-        "    print(f\"Setup: installed rnnbook {after['rnnbook']} from {url} in {time.perf_counter() - start:.0f} s; \"\n"
+        "    print(f\"Setup: installed rnnbook {after['rnnbook']} from {url} in {time.perf_counter() - start:.0f} s; \"\n"  # noqa: E501
         "          f\"added {', '.join(added) or 'nothing else'}; upgraded {', '.join(upgraded) or 'nothing'}.\")"
     )
     if path is not None and path.resolve().relative_to(ROOT).as_posix() in GPU_NOTEBOOKS:

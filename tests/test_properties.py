@@ -1,7 +1,6 @@
 """Property-based tests (hypothesis): every layer's forward pass stays finite and well-shaped for
 random shapes and input scales, and its backward pass agrees with numerical gradients in float64."""
 import numpy as np
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from rnnbook.gradcheck import check_layer

@@ -191,20 +191,6 @@ def test_forgetting_one_use_of_tied_weights_is_caught():
     assert r.score == 0 and "dE differs first at token" in r.feedback and "SUM of two parts" in r.feedback
 
 
-def test_train_variant_resumes_from_its_checkpoint(monkeypatch, tmp_path):
-    words = ("<eos> the value is set . the values are set . the file has a name . " * 50).split()
-    monkeypatch.setattr(ch04_lm, "_docstring_tokens", lambda: tuple(words))
-    config = dict(CONFIGS["ci"], max_vocab=20, train_tokens=None, embed_size=6, hidden_size=6, batch_size=4,
-                  seq_len=5, epochs=2)
-    data = ch04_lm.load_data(config)
-    _, plain = ch04_lm.train_variant(data, config, "+ dropout", seed=1)
-    ckpt = tmp_path / "run.npz"
-    _, first = ch04_lm.train_variant(data, config, "+ dropout", seed=1, checkpoint_path=ckpt, checkpoint_every=7)
-    assert ckpt.exists() and first["val_ppl"] == plain["val_ppl"]
-    model, again = ch04_lm.train_variant(data, config, "+ dropout", seed=1, checkpoint_path=ckpt)
-    assert again["val_ppl"] == plain["val_ppl"] and again["test"] == pytest.approx(plain["test"])
-
-
 def test_run_writes_a_complete_log_and_resumes(monkeypatch, tmp_path):
     words = ("<eos> the value of the files is set . the values in the file are set . the name for the values "
              "was read from the line on the lines with the names . the names were set . the item and the items . "

@@ -4,8 +4,6 @@ import json
 import numpy as np
 import pytest
 
-from rnnbook.checkpoint import load_model, save_model
-from rnnbook.models import LanguageModel
 from rnnbook.recipes import ch04_char
 
 
@@ -18,16 +16,6 @@ def test_ci_config_trains_and_resumes(tmp_path):
     assert [e["epoch"] for e in log2["epochs"]] == [1, 2]            # epoch 1 came from the checkpoint
     assert log2["epochs"][0] == log["epochs"][0]
     assert json.loads(out.read_text())["best_epoch"] in (1, 2)
-
-
-def test_half_precision_weights_round_trip(tmp_path):
-    model = LanguageModel(20, 8, 8, num_layers=2, rng=0)
-    save_model(model, tmp_path / "m.npz", half=True, note="x")
-    back, extra = load_model(tmp_path / "m.npz", return_extra=True)
-    assert extra == {"note": "x"}
-    for p, q in zip(model.params, back.params):
-        assert q.dtype == np.float32
-        np.testing.assert_allclose(q, p, rtol=1e-3, atol=1e-4)
 
 
 def test_committed_showcase_loads():

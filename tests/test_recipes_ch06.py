@@ -66,7 +66,8 @@ def test_tiny_run_writes_a_complete_log(tmp_path):
     assert log["config"] == TINY and log["config_name"] == "custom" and log["command"] is None
     for key in ("python", "numpy", "started", "finished", "date", "total_seconds"):
         assert key in log
-    assert log["data"]["digits"] == {"train": 200, "test": 30, "vocab_size": len(recipe.load_task(TINY, "digits")["vocab"])}
+    digits_vocab = recipe.load_task(TINY, "digits")["vocab"]
+    assert log["data"]["digits"] == {"train": 200, "test": 30, "vocab_size": len(digits_vocab)}
     assert [(r["task"], r["conditioning"], r["seed"]) for r in log["runs"]] == [
         ("digits", "peeky", 0), ("digits", "peeky", 1), ("digits", "attention", 0), ("digits", "attention", 1),
         ("shapes", "init", 0), ("shapes", "peeky", 0), ("shapes", "attention", 0)]

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 import torch
 
-from rnnbook import rnn
 from rnnbook.gradcheck import check_layer, numerical_gradient, rel_error
 from rnnbook.models import RNNLM
 from rnnbook.rnn import TimeRNN, rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward

@@ -3,10 +3,11 @@ import numpy as np
 import pytest
 
 from rnnbook.decode import greedy_decode
-from rnnbook.gradcheck import check_layer, numerical_gradient, rel_error
+from rnnbook.gradcheck import numerical_gradient, rel_error
 from rnnbook.lstm import lstm_forward
 from rnnbook.models.seq2seq import (AttentionSeq2Seq, Decoder, Encoder, PeekyDecoder, PeekySeq2Seq, Seq2Seq,
-                                    encoder_forward, exact_match, fit_seq2seq, peek_concat, peek_concat_backward)
+                                    encoder_forward, exact_match, peek_concat, peek_concat_backward)
+from rnnbook.train import fit_seq2seq
 
 V, D, H = 7, 3, 4
 MODELS = [Seq2Seq, PeekySeq2Seq, AttentionSeq2Seq]

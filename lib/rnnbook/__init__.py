@@ -12,7 +12,8 @@ module                             idea
 :mod:`.gradcheck`                  numerical gradients and relative errors (ch. 2)
 :mod:`.optim`                      SGD, Adam, global-norm gradient clipping (ch. 2)
 :mod:`.train`                      the training core (``train_step``, ``fit``, ``TrainState``);
-                                   truncated-BPTT batches, ``train_lm``, perplexity, sampling (ch. 2)
+                                   truncated-BPTT batches, ``train_lm``, perplexity, sampling (ch. 2);
+                                   ``fit_seq2seq`` (ch. 5) and ``fit_captioner`` (ch. 6)
 :mod:`.brackets`                   closing brackets and quotes by distance: a model's memory (ch. 2-3)
 :mod:`.lstm`                       the LSTM cell and ``TimeLSTM`` (ch. 3)
 :mod:`.gru`                        the GRU cell and ``TimeGRU`` (ch. 3)
@@ -22,7 +23,7 @@ module                             idea
 :mod:`.checkpoint`                 saving and loading models and training states (ch. 4)
 ``rnnbook.models``                 the complete models, from the three modules below (ch. 1-6)
 :mod:`.models.lm`                  language models: ``LanguageModel``, ``RNNLM``, ``LSTMLM`` (ch. 1-4)
-:mod:`.models.seq2seq`             encoder-decoders: plain, peeky, attention; ``fit_seq2seq`` (ch. 5)
+:mod:`.models.seq2seq`             encoder-decoders: plain, peeky, attention (ch. 5)
 :mod:`.attention`                  dot-product attention (ch. 5)
 :mod:`.decode`                     greedy decoding and beam search for encoder-decoders (ch. 5)
 :mod:`.conv`                       im2col convolution and max-pooling (ch. 6)
@@ -46,12 +47,14 @@ module                             idea
                                    source checks ``rnnbook.grading.source``, batch mode
                                    ``rnnbook.grading.batch``, Gradescope ``rnnbook.grading.gradescope``
 ``rnnbook.seeds``                  ``book_seed``: every seed the chapters use, shifted at once by
-                                   ``RNNBOOK_SEED_OFFSET`` to measure the seed spread (all chapters)
+                                   ``RNNBOOK_SEED_OFFSET`` to measure the seed spread (all chapters);
+                                   ``init_rng``, the generator of a layer's ``rng`` argument
 ``rnnbook.book``                   ``glue`` for the notebooks, also where myst-nb is missing (all chapters)
 =================================  ===================================================================
 
-``rnnbook._checks`` (argument checking, one helper per kind) and ``rnnbook._timemajor`` (the matrix
-products the time layers share) are internal.
+``rnnbook._checks`` (argument checking, one helper per kind), ``rnnbook._timemajor`` (the matrix
+products the time layers share) and ``rnnbook._lstm_engine`` (the fast LSTM loops behind ``TimeLSTM``,
+pinned bit for bit to the step functions of :mod:`.lstm`) are internal.
 """
 __version__ = "0.1.0"
 

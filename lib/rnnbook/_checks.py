@@ -1,11 +1,10 @@
 """Argument checking shared by the public entry points: one helper per kind of argument.
 
-Every public function and layer of :mod:`rnnbook` validates what it is given
-with these helpers (arrays with their shapes and dtypes, token ids, positive
-integers, integers with a minimum, single ids such as ``pad_id``, the fused
-weights of a gated cell), so that a wrong argument produces a message that
-names it, what was expected and what arrived, instead of a NumPy traceback
-from deep inside a matrix product.
+The library's functions and layers check their arguments with these helpers (arrays with their shapes and
+dtypes, token ids, integers, positive or with a minimum, single ids such as ``pad_id``, the fused weights of
+a gated cell, the upstream gradient of a time layer, the arguments of a loss), so that a wrong argument
+produces a message that names it, what was expected and what arrived, instead of a NumPy traceback from
+deep inside a matrix product. ``tests/test_bad_input.py`` holds one case per kind of mistake.
 """
 from __future__ import annotations
 
@@ -13,8 +12,14 @@ import numpy as np
 
 from .backend import is_cupy_array
 
-__all__ = ["as_array", "check_array", "check_ids", "check_same_dtype", "check_positive_int", "check_min_int",
-           "check_id", "check_gate_weights", "saved_by_forward"]
+__all__ = ["is_integer", "as_array", "check_array", "check_ids", "check_loss_args", "check_same_dtype",
+           "check_positive_int", "check_min_int", "check_id", "check_gate_weights", "check_sequence_grad",
+           "saved_by_forward"]
+
+
+def is_integer(value) -> bool:
+    """Whether ``value`` is an integer: a Python ``int`` or a NumPy integer such as ``np.int64`` (not a ``bool``)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def check_positive_int(name: str, value) -> int:
@@ -25,21 +30,22 @@ def check_positive_int(name: str, value) -> int:
     ...
     ValueError: hidden_size must be a positive integer, got 0
     """
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+    if not is_integer(value) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
 def check_min_int(name: str, value, minimum: int) -> int:
-    """Return ``value`` as an ``int`` if it is an integer ``>= minimum`` (``bool`` is not), else raise ``ValueError``."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+    """Return ``value`` as an ``int`` if it is an integer ``>= minimum`` (``bool`` is not), else raise
+    ``ValueError``."""
+    if not is_integer(value) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
 def check_id(name: str, value, low: int, high: int) -> int:
     """Return ``value`` as an ``int`` if it is an integer id in ``[low, high)``, else raise ``ValueError``."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not low <= value < high:
+    if not is_integer(value) or not low <= value < high:
         raise ValueError(f"{name} must be an integer id in [{low}, {high}), got {value!r}")
     return int(value)
 
@@ -64,8 +70,7 @@ def as_array(name: str, x) -> np.ndarray:
     raise TypeError(f"{name} must be a NumPy array, got {_describe(x)}")
 
 
-def check_array(name: str, x, *, ndim=None, shape=None, kind: str | None = None,
-                finite: bool = False) -> np.ndarray:
+def check_array(name: str, x, *, ndim=None, shape=None, kind: str | None = None) -> np.ndarray:
     """Validate an array argument and return it.
 
     Parameters
@@ -80,8 +85,6 @@ def check_array(name: str, x, *, ndim=None, shape=None, kind: str | None = None,
         e.g. ``(Wx.shape[0], "input size D")``.
     kind:
         ``"float"`` or ``"int"``: the required dtype kind.
-    finite:
-        If true, reject NaN and infinity.
     """
     x = as_array(name, x)
     if ndim is not None:
@@ -105,9 +108,6 @@ def check_array(name: str, x, *, ndim=None, shape=None, kind: str | None = None,
         raise TypeError(f"{name} must be a floating-point array, got dtype {x.dtype}")
     if kind == "int" and x.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer array of token ids, got dtype {x.dtype}")
-    if finite and x.dtype.kind == "f" and not np.isfinite(x).all():
-        bad = int(np.size(x) - np.isfinite(x).sum())
-        raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf)")
     return x
 
 
@@ -136,6 +136,26 @@ def check_ids(name: str, ids, vocab_size: int, *, ndim=None, allow=()) -> np.nda
     return ids
 
 
+def check_loss_args(logits, targets, ignore_index: int):
+    """Check the arguments of a softmax cross-entropy loss: ``logits`` ``(..., V)`` floating with at least two
+    axes, ``targets`` integer ids of shape ``logits.shape[:-1]``, each in ``[0, V)`` or ``ignore_index``, and
+    at least one not ignored. Returns ``(logits, targets, count)``, ``count`` the number of counted targets."""
+    logits = check_array("logits", logits, kind="float")
+    if logits.ndim < 2:
+        raise ValueError(f"logits must have shape (..., V) with at least 2 axes, got {logits.shape}")
+    if targets is None:
+        raise TypeError("targets must be an integer array, got None")
+    targets = check_array("targets", targets, kind="int")
+    if targets.shape != logits.shape[:-1]:
+        raise ValueError(f"targets must have shape {logits.shape[:-1]} (logits' shape without its last axis), "
+                         f"got {targets.shape}")
+    check_ids("targets", targets, logits.shape[-1], allow=(ignore_index,))
+    count = int((targets != ignore_index).sum())
+    if count == 0:
+        raise ValueError("every target is ignore_index (padding): there is nothing to compute a loss on")
+    return logits, targets, count
+
+
 def check_same_dtype(name: str, x: np.ndarray, dtype) -> None:
     """Raise ``TypeError`` if ``x`` is not of the layer's floating dtype."""
     if x.dtype != dtype:
@@ -162,6 +182,12 @@ def check_gate_weights(Wx, Wh, b, D: int, source: str, gates: str):
                      kind="float")
     b = check_array("b", b, shape=((kH, f"{k}H from Wx"),), kind="float")
     return Wx, Wh, b, H
+
+
+def check_sequence_grad(dhs, N: int, T: int, H: int) -> np.ndarray:
+    """Check the upstream gradient ``dhs`` of a time layer's hidden states: ``(N, T, H)``, floating."""
+    return check_array("dhs", dhs, shape=((N, "batch size N"), (T, "time steps T"), (H, "hidden size H")),
+                       kind="float")
 
 
 def saved_by_forward(layer, saved):

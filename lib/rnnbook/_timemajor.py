@@ -14,7 +14,7 @@ import numpy as np
 
 from ._checks import check_array, check_positive_int, check_same_dtype
 from .backend import array_module, require_cpu
-from .layers import init_rng
+from .seeds import init_rng
 
 
 def init_weights(rng, D: int, H: int, blocks: int, dtype):

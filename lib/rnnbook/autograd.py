@@ -28,7 +28,7 @@ the appendix for how much that costs against :mod:`rnnbook.lstm`).
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 

@@ -137,7 +137,7 @@ def scatter_add(target, indices, values) -> None:
     For rows (``target`` ``(V, D)``, ``indices`` ``(M,)``, ``values`` ``(M, D)``, as in an embedding's
     backward pass) NumPy gets one ``add.at`` over the flattened arrays: the same additions in the same
     order, so the same bits, but NumPy's one-dimensional ``add.at`` is several times faster than its
-    row-by-row one (0.19 against 1.06 ms for 700 rows of 100 into 65 rows, on the book's machine).
+    row-by-row one (``benchmarks/README.md`` has the measurements).
     """
     if is_cupy_array(target):
         import cupyx
@@ -152,7 +152,7 @@ def scatter_add(target, indices, values) -> None:
 
 
 # The fused LSTM step kernels, as (input parameters, output parameters, CUDA body) of a CuPy
-# ElementwiseKernel. They compute what rnnbook.lstm.NumpyCell computes (tests/test_backend.py runs these
+# ElementwiseKernel. They compute what rnnbook.lstm's step functions compute (tests/test_backend.py runs these
 # bodies with NumPy arrays to check that). ``i`` and ``n`` are reserved names in CuPy kernels, hence the
 # ``g`` prefixes.
 LSTM_FORWARD_KERNEL = (
@@ -183,12 +183,12 @@ _kernels = None
 def lstm_kernels(xp):
     """The fused LSTM step kernels ``(forward, backward)`` for CuPy, or ``None`` for any other module.
 
-    ``forward(c_prev, af, ai, ag, ao, c, h, tc)`` activates the gate pre-activations in place
-    (``af``... are the four ``(N, H)`` column blocks of the step's ``(N, 4H)`` array) and
-    writes ``c``, ``h`` and ``tc = tanh(c)``. ``backward(gf, gi, gg, go, c_prev, tc, dh, dc_next, df, di, dg,
-    do, dc_prev)`` writes the gradients at the four pre-activations and at ``c_prev``. The formulas are
-    those of :class:`rnnbook.lstm.NumpyCell`; the sources are ``LSTM_FORWARD_KERNEL`` and
-    ``LSTM_BACKWARD_KERNEL``.
+    ``forward(c_prev, gf, gi, gg, go, c, h, tc)`` takes the gate pre-activations in ``gf, gi, gg, go`` (the
+    four ``(N, H)`` column blocks of the step's ``(N, 4H)`` array), activates them in place and writes ``c``,
+    ``h`` and ``tc = tanh(c)``. ``backward(gf, gi, gg, go, c_prev, tc, dh, dc_next, df, di, dg, d_o, dc_prev)``
+    takes the activated gates and writes the gradients at the four pre-activations and at ``c_prev``. The
+    formulas are those of :func:`rnnbook.lstm.lstm_step_forward` and :func:`rnnbook.lstm.lstm_step_backward`;
+    the sources are ``LSTM_FORWARD_KERNEL`` and ``LSTM_BACKWARD_KERNEL``.
     """
     global _kernels
     if not is_cupy(xp):

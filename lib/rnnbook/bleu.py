@@ -39,6 +39,8 @@ import math
 from collections import Counter
 from typing import Sequence
 
+from ._checks import is_integer
+
 __all__ = ["ngrams", "modified_precision", "closest_ref_length", "brevity_penalty", "corpus_bleu",
            "sentence_bleu", "bleu_scores", "exact_match"]
 
@@ -57,9 +59,9 @@ def _check_refs(name: str, refs) -> list[list]:
 
 
 def _check_n(n) -> int:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+    if not is_integer(n) or n < 1:
         raise ValueError(f"n must be a positive integer n-gram order, got {n!r}")
-    return n
+    return int(n)
 
 
 def ngrams(tokens: Sequence[str], n: int) -> Counter:
@@ -160,7 +162,7 @@ def _check_smoothing(smoothing) -> float:
 
 
 def _check_weights(weights) -> tuple[float, ...]:
-    if isinstance(weights, int) and not isinstance(weights, bool):
+    if is_integer(weights):
         return (1.0 / _check_n(weights),) * weights
     try:
         weights = tuple(float(w) for w in weights)

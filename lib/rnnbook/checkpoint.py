@@ -15,20 +15,22 @@ import zipfile
 import numpy as np
 
 from .backend import array_module, to_numpy
+from .models import LanguageModel, LSTMLM, RNNLM
 
-__all__ = ["save_model", "load_model", "load_into", "save_training_state", "load_training_state",
-           "FORMAT_VERSION"]
+__all__ = ["save_model", "load_model", "load_into", "save_training_state", "load_training_state", "npz_path",
+           "MODEL_CLASSES", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 _META = "__rnnbook__"
 
 
-def _model_classes() -> dict:
-    from .models import LanguageModel, LSTMLM, RNNLM
-    return {cls.__name__: cls for cls in (LanguageModel, LSTMLM, RNNLM)}
+#: The models :func:`load_model` can rebuild, by class name: each rebuilds itself from its ``config``
+#: (``cls.from_config(config)``).
+MODEL_CLASSES = {cls.__name__: cls for cls in (LanguageModel, LSTMLM, RNNLM)}
 
 
-def _npz_path(path) -> pathlib.Path:
+def npz_path(path) -> pathlib.Path:
+    """``path`` as a :class:`pathlib.Path` that ends in ``.npz`` (appended if missing), as NumPy writes it."""
     path = pathlib.Path(path)
     return path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
 
@@ -65,7 +67,7 @@ def save_model(model, path, *, half: bool = False, **extra) -> pathlib.Path:
     if half:
         meta["stored_dtype"] = "float16"
         arrays = {k: a.astype(np.float16) if a.dtype.kind == "f" else a for k, a in arrays.items()}
-    return _write(_npz_path(path), meta, arrays)
+    return _write(npz_path(path), meta, arrays)
 
 
 def save_training_state(path, model, optimizer, progress: dict) -> pathlib.Path:
@@ -93,7 +95,7 @@ def save_training_state(path, model, optimizer, progress: dict) -> pathlib.Path:
     meta["training"] = {"progress": progress, "optimizer": opt, "optimizer_class": type(optimizer).__name__,
                         "carried": [sorted(st) for st in carried],
                         "rng": None if rng is None else rng.bit_generator.state}
-    return _write(_npz_path(path), meta, arrays)
+    return _write(npz_path(path), meta, arrays)
 
 
 def load_training_state(path, model, optimizer) -> dict:
@@ -102,7 +104,7 @@ def load_training_state(path, model, optimizer) -> dict:
     Checks that the file holds a training state of the same kind of model and optimizer
     (a clear ``ValueError`` otherwise) and returns the saved ``progress`` dict.
     """
-    path = _npz_path(path)
+    path = npz_path(path)
     load_into(model, path)
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data[_META]))
@@ -123,7 +125,8 @@ def load_training_state(path, model, optimizer) -> dict:
         optimizer.load_state_dict(opt)
         for key in ("m", "v"):             # the moments live where the parameters live (CPU or GPU)
             if getattr(optimizer, key, None) is not None:
-                setattr(optimizer, key, [array_module(p).asarray(a) for p, a in zip(model.params, getattr(optimizer, key))])
+                moments = getattr(optimizer, key)
+                setattr(optimizer, key, [array_module(p).asarray(a) for p, a in zip(model.params, moments)])
     if hasattr(model, "set_carried_state"):
         model.set_carried_state(carried)
     if train["rng"] is not None and getattr(model, "rng", None) is not None:
@@ -149,7 +152,8 @@ def _read(path) -> tuple[dict, list[np.ndarray]]:
     if meta is None:
         raise ValueError(f"{path} is not an rnnbook checkpoint (it has no {_META!r} entry; it holds {files[:5]})")
     if meta.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{path} has checkpoint format {meta.get('format')!r}; this rnnbook reads format {FORMAT_VERSION}")
+        raise ValueError(f"{path} has checkpoint format {meta.get('format')!r}; "
+                         f"this rnnbook reads format {FORMAT_VERSION}")
     return meta, params
 
 
@@ -172,19 +176,10 @@ def load_model(path, *, return_extra: bool = False):
     Returns the model, or ``(model, extra)`` with ``return_extra=True``.
     """
     meta, params = _read(path)
-    classes = _model_classes()
-    if meta["class"] not in classes:
+    if meta["class"] not in MODEL_CLASSES:
         raise ValueError(f"{path} holds a {meta['class']!r}, which load_model cannot rebuild "
-                         f"(known: {', '.join(classes)}); build the model yourself and use load_into")
-    config = dict(meta["config"])
-    dtype = np.dtype(config.pop("dtype", "float32"))
-    cls = classes[meta["class"]]
-    if cls.__name__ == "RNNLM":
-        model = cls(config["vocab_size"], config["embed_size"], config["hidden_size"],
-                    stateful=config["stateful"], dtype=dtype)
-    else:
-        V, D, H = config.pop("vocab_size"), config.pop("embed_size"), config.pop("hidden_size")
-        model = cls(V, D, H, dtype=dtype, **config)
+                         f"(known: {', '.join(MODEL_CLASSES)}); build the model yourself and use load_into")
+    model = MODEL_CLASSES[meta["class"]].from_config(meta["config"])
     _copy_params(path, meta, params, model)
     return (model, meta["extra"]) if return_extra else model
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_array, check_min_int, check_positive_int, check_same_dtype, saved_by_forward
-from .layers import init_rng
+from .seeds import init_rng
 
 __all__ = ["conv_output_size", "im2col", "col2im", "conv_forward", "conv_backward", "maxpool_forward",
            "maxpool_backward", "Conv2D", "MaxPool2D", "ReLU", "Flatten"]

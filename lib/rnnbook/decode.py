@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._checks import check_array, check_positive_int
+from ._checks import check_array, check_positive_int, is_integer
 
 __all__ = ["greedy_decode", "beam_step", "length_normalize", "beam_search"]
 
@@ -33,7 +33,7 @@ def _check_common(state, start_id, max_len, end_id):
                              f"on axis 0")
     check_positive_int("max_len", max_len)
     for name, v in (("start_id", start_id), ("end_id", end_id)):
-        if v is not None and (not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0):
+        if v is not None and (not is_integer(v) or v < 0):
             raise ValueError(f"{name} must be a non-negative integer token id, got {v!r}")
     return N
 
@@ -112,7 +112,7 @@ def beam_step(scores: np.ndarray, log_probs: np.ndarray, beam_width: int):
         raise ValueError(f"log_probs must have shape scores.shape + (V,) = {scores.shape} + (V,), "
                          f"got {log_probs.shape}")
     K, V = log_probs.shape[-2], log_probs.shape[-1]
-    if not isinstance(beam_width, (int, np.integer)) or isinstance(beam_width, bool) or not 1 <= beam_width <= K * V:
+    if not is_integer(beam_width) or not 1 <= beam_width <= K * V:
         raise ValueError(f"beam_width must be an integer from 1 to K * V = {K * V}, got {beam_width!r}")
     cand = (scores[..., None] + log_probs).reshape(scores.shape[:-1] + (K * V,))
     order = np.argsort(-cand, axis=-1, kind="stable")[..., :beam_width]

@@ -18,7 +18,8 @@ from ._checks import check_array, check_positive_int
 from .data.memory import count_since_reset, recall_first, recall_last_marked
 from .functions import sigmoid
 from .gru import TimeGRU
-from .layers import Affine, SoftmaxCrossEntropy, collect, init_rng
+from .layers import Affine, SoftmaxCrossEntropy, collect
+from .seeds import init_rng
 from .lstm import TimeLSTM
 from .models.lm import RECURRENT_LAYERS, recurrent_layer
 from .optim import Adam

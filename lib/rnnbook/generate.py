@@ -18,8 +18,8 @@ import contextlib
 
 import numpy as np
 
-from ._checks import check_array, check_positive_int
-from .layers import init_rng
+from ._checks import check_array, check_positive_int, is_integer
+from .seeds import init_rng
 
 __all__ = ["sampling_distribution", "generate", "continue_prompt"]
 
@@ -35,7 +35,7 @@ def _check_temperature(temperature) -> float:
 def _check_top_k(top_k, V: int) -> int | None:
     if top_k is None:
         return None
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= V:
+    if not is_integer(top_k) or not 1 <= top_k <= V:
         raise ValueError(f"top_k must be None or an integer from 1 to the vocabulary size {V}, got {top_k!r}")
     return int(top_k)
 

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["numerical_gradient", "rel_error", "first_difference", "check_layer"]
+__all__ = ["numerical_gradient", "rel_error", "check_layer"]
 
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -51,17 +51,6 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
         return 0.0
     denom = max(np.abs(a).max() + np.abs(b).max(), 1e-12)
     return float(np.abs(a - b).max() / denom)
-
-
-def first_difference(expected: np.ndarray, got: np.ndarray, rtol: float = 1e-5,
-                     atol: float = 1e-7) -> tuple | None:
-    """Index of the first element where ``got`` is not close to ``expected``, or ``None``."""
-    expected = np.asarray(expected)
-    got = np.asarray(got)
-    bad = ~np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=False)
-    if not bad.any():
-        return None
-    return tuple(int(i) for i in np.unravel_index(np.argmax(bad), bad.shape))
 
 
 def check_layer(layer, inputs: Sequence[np.ndarray], *, seed: int = 0, eps: float = 1e-6,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_gate_weights, saved_by_forward
+from ._checks import check_array, check_gate_weights, check_sequence_grad, saved_by_forward
 from ._timemajor import OneStateTimeLayer, check_layer_input, initial_state, input_gradient, project_inputs
 
 __all__ = ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward", "TimeGRU"]
@@ -36,10 +36,9 @@ def _check_weights(Wx, Wh, b, D: int, source: str):
 
 
 def _sigmoid(z):
-    # The logistic function in the form the LSTM's fused gates use (lstm.py): sigmoid(z) = (1 + tanh(z/2)) / 2,
-    # stable for any z and one tanh instead of functions.sigmoid's exp, where and two divisions. The two forms
-    # agree to float rounding; this one is kept for speed (and so that this layer's float32 results stay as
-    # the chapters recorded them).
+    # The logistic function in the form the LSTM uses (lstm.py): sigmoid(z) = (1 + tanh(z/2)) / 2, stable for
+    # any z and one tanh instead of functions.sigmoid's exp, where and two divisions. The two forms agree to
+    # float rounding, not bit for bit.
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
@@ -166,8 +165,7 @@ def gru_backward(dhs, xs, h0, Wx, Wh, b, dh_last=None):
     xs, h0, Wx, Wh, b = _check_sequence(xs, h0, Wx, Wh, b)
     N, T, _ = xs.shape
     H = Wh.shape[0]
-    dhs = check_array("dhs", dhs, shape=((N, "batch size N"), (T, "time steps T"), (H, "hidden size H")),
-                      kind="float")
+    dhs = check_sequence_grad(dhs, N, T, H)
     hs_t, gates_t = _forward_time_major(xs, h0, Wx, Wh, b)
     return _backward_time_major(dhs.transpose(1, 0, 2), xs, h0, hs_t, gates_t, Wx, Wh, dh_last)
 
@@ -197,8 +195,7 @@ class TimeGRU(OneStateTimeLayer):
         """Return ``dL/dxs`` and store the weight gradients in ``grads``."""
         xs, h0, hs_t, gates_t = saved_by_forward(self, self._cache)
         T, N, H = hs_t.shape
-        dhs = check_array("dhs", dhs, shape=((N, "batch size N"), (T, "time steps T"), (H, "hidden size H")),
-                          kind="float")
+        dhs = check_sequence_grad(dhs, N, T, H)
         dxs, dh0, dWx, dWh, db = _backward_time_major(dhs.transpose(1, 0, 2), xs, h0, hs_t, gates_t,
                                                       self.params[0], self.params[1], dh_last)
         self.grads[0][...] = dWx

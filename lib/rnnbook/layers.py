@@ -1,7 +1,7 @@
 """The non-recurrent layers (affine maps, embeddings, softmax with loss, dropout) and the layer contract.
 
-**The layer contract.** Every layer of :mod:`rnnbook` (these, the time layers of :mod:`.rnn`, :mod:`.lstm` and :mod:`.gru`,
-:class:`.attention.Attention`, the layers of :mod:`.conv` and of ``rnnbook.models``) follows the contract
+**The layer contract.** Every layer of :mod:`rnnbook` (these, the time layers of :mod:`.rnn`, :mod:`.lstm` and
+:mod:`.gru`, :class:`.attention.Attention`, the layers of :mod:`.conv` and of ``rnnbook.models``) follows the contract
 of the classic NumPy textbooks:
 
 * ``params``: a list of parameter arrays, updated in place by the optimizers of :mod:`.optim`;
@@ -14,12 +14,19 @@ of the classic NumPy textbooks:
   the gradient with respect to the input; with several array inputs, a tuple in the order of
   ``forward``'s arguments (``Attention.backward -> (dhs_enc, dhs_dec)``). Integer inputs (token
   ids) have no gradient: ``Embedding.backward`` returns ``None``, and so does a layer whose input
-  needs none (the captioner's ``CNNEncoder``, whose first convolution skips it).
+  needs none (the captioner's ``CNNEncoder``, whose first convolution skips it). A part with several
+  outputs takes one keyword gradient per output and any subset of them: the seq2seq ``Encoder`` returns
+  its last state and keeps all states, so its ``backward(dh=None, dhs=None)`` takes the gradient at
+  the last state, at every state, or both.
 * Optional *initial states* are keyword inputs of the time layers (``forward(xs, h0=None)``; the
   LSTM also takes ``c0``): their gradients are not returned but stored on attributes named after
   them, ``dh0`` and ``dc0``, because most callers start from zeros and do not need them (an encoder
   feeding a decoder reads ``decoder.lstm.dh0``). Symmetrically, their ``backward(dhs, dh_last=None)``
   takes an optional extra upstream gradient for the last state.
+* **Training and evaluation mode.** A layer or model whose ``forward`` differs between training and
+  evaluation (dropout) takes a keyword ``train`` (``True`` by default) and declares it with the class
+  attribute ``has_train_mode = True``; :func:`rnnbook.train.evaluate_perplexity` passes ``train=False``
+  to a model that declares it. Every other layer behaves the same in both modes.
 * A loss layer's ``forward(logits, targets)`` returns a Python float; its ``backward(dout=1.0)``
   returns ``dlogits``. A model's ``forward(*batch)`` returns the mean loss and its ``backward()``
   (no argument) fills every ``grads``; :func:`rnnbook.train.train_step` relies on nothing else.
@@ -49,21 +56,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_ids, check_positive_int, check_same_dtype, saved_by_forward
+from ._checks import check_array, check_ids, check_loss_args, check_positive_int, check_same_dtype, saved_by_forward
 from .backend import array_module, is_cupy, scatter_add, to_device
+from .seeds import init_rng
 
-__all__ = ["Affine", "TiedAffine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "init_rng", "collect"]
-
-
-def init_rng(rng) -> np.random.Generator:
-    """Return a ``numpy.random.Generator`` from a seed, a generator, or ``None`` (seed 0)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None:
-        return np.random.default_rng(0)
-    if isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+__all__ = ["Affine", "TiedAffine", "Embedding", "SoftmaxCrossEntropy", "Dropout", "collect"]
 
 
 def collect(*layers) -> tuple[list, list]:
@@ -133,8 +130,9 @@ class TiedAffine:
     token to a vector and the output layer scores a vector against every token,
     so both can use the same ``(V, D)`` matrix ``E``. It saves ``V * D``
     parameters and often improves perplexity. ``E``'s gradient then has two
-    parts; this layer *adds* its part to the embedding's gradient, so call its
-    ``backward`` after the embedding's.
+    parts: :meth:`backward` keeps this layer's part, and :meth:`add_to_embedding`,
+    called after the embedding's ``backward`` (which overwrites its gradient),
+    adds it to the embedding's gradient.
 
     ``params`` holds only the bias: ``E`` is owned by the embedding.
     """
@@ -228,8 +226,8 @@ class SoftmaxCrossEntropy:
     one implementation the other loss functions call), fused for speed: the softmax is formed once, in
     place, and kept for ``backward``; the tests check that both agree. The ignored id is called
     ``ignore_index`` in the loss functions (any id) and ``pad_id`` in the models and in
-    :func:`rnnbook.models.captioner.masked_cross_entropy` (the ``<pad>`` id they ignore): both names
-    are in graded signatures and committed notebooks, so both stay; they mean the same argument.
+    :func:`rnnbook.models.captioner.masked_cross_entropy` (the ``<pad>`` id they ignore); the two
+    names mean the same argument.
     """
 
     def __init__(self, ignore_index: int = -1):
@@ -238,25 +236,12 @@ class SoftmaxCrossEntropy:
         self._cache = None
 
     def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
-        logits = check_array("logits", logits, kind="float")
-        if logits.ndim < 2:
-            raise ValueError(f"logits must have shape (..., V) with at least 2 axes, got {logits.shape}")
-        if targets is None:
-            raise TypeError("targets must be an integer array, got None")
-        targets = check_array("targets", targets, kind="int")
-        if targets.shape != logits.shape[:-1]:
-            raise ValueError(
-                f"targets must have shape {logits.shape[:-1]} (logits' shape without its last "
-                f"axis), got {targets.shape}")
+        logits, targets, count = check_loss_args(logits, targets, self.ignore_index)
         V = logits.shape[-1]
-        check_ids("targets", targets, V, allow=(self.ignore_index,))
         xp = array_module(logits)
         x = logits.reshape(-1, V)
         t = xp.asarray(targets).reshape(-1)                 # targets go where the logits are
         mask = t != self.ignore_index
-        count = int(mask.sum())
-        if count == 0:
-            raise ValueError("every target is ignore_index (padding): there is nothing to compute a loss on")
         # softmax, computed once and kept for backward
         p = x - x.max(axis=1, keepdims=True)
         xp.exp(p, out=p)
@@ -285,6 +270,8 @@ class Dropout:
     Surviving units are scaled by ``1 / (1 - p)`` so the expected activation is
     unchanged, and evaluation (``train=False``) is the identity.
     """
+
+    has_train_mode = True
 
     def __init__(self, p: float = 0.5, *, rng=None):
         if not 0.0 <= p < 1.0:

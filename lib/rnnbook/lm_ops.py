@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_ids, check_positive_int
+from ._checks import check_array, check_ids, check_loss_args, check_positive_int
 
 __all__ = ["embedding_forward", "embedding_backward", "softmax_cross_entropy", "perplexity_from_losses",
            "tied_embedding_grad"]
@@ -74,19 +74,8 @@ def softmax_cross_entropy(logits, targets, ignore_index: int = -1):
     dlogits : array like ``logits``
         ``(softmax(logits) - onehot(target)) / M`` at counted positions, 0 at ignored ones.
     """
-    logits = check_array("logits", logits, kind="float")
-    if logits.ndim < 2:
-        raise ValueError(f"logits must have shape (..., V) with at least 2 axes, got {logits.shape}")
-    targets = check_array("targets", targets, kind="int")
-    if targets.shape != logits.shape[:-1]:
-        raise ValueError(f"targets must have shape {logits.shape[:-1]} (logits' shape without its last axis), "
-                         f"got {targets.shape}")
-    V = logits.shape[-1]
-    check_ids("targets", targets, V, allow=(ignore_index,))
+    logits, targets, count = check_loss_args(logits, targets, ignore_index)
     mask = targets != ignore_index
-    count = int(mask.sum())
-    if count == 0:
-        raise ValueError("every target is ignore_index: there is nothing to compute a loss on")
     z = logits - logits.max(axis=-1, keepdims=True)
     log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
     safe = np.where(mask, targets, 0)

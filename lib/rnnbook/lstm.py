@@ -23,22 +23,23 @@ batch-major: ``xs`` is ``(N, T, D)``, ``hs`` and ``cs`` are ``(N, T, H)``.
 constant (here: no forgetting). A fixed gate receives no gradient; its rows of
 the weights stay in the parameter arrays but get zero gradient.
 
-**One step, one implementation.** The elementwise work of a time step (gates, cell update, and
-their gradients) is :class:`NumpyCell`; the step functions and :class:`TimeLSTM` both run it, so
-the layer runs the cell this module's step functions define. On the GPU, :func:`lstm_cell` picks
-:class:`CupyCell` (the same formulas as one fused CUDA kernel) instead.
+**The step functions are the formulas.** :func:`lstm_step_forward` and :func:`lstm_step_backward` are the
+equations above and their gradients, gate by gate, as chapter 3 derives them. The sequence functions and
+:class:`TimeLSTM` run a private engine (``rnnbook._lstm_engine``: time-major buffers, the matrix products
+hoisted out of the time loop, the elementwise work in few NumPy calls, one fused CUDA kernel per step on a
+GPU) that computes the same numbers; ``tests/test_lstm.py`` pins it to the step functions bit for bit.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_gate_weights, check_positive_int, saved_by_forward
-from .backend import array_module, lstm_kernels, to_device
-from ._timemajor import check_layer_input, init_weights, initial_state, input_gradient, project_inputs
-from .layers import init_rng
+from ._checks import check_array, check_gate_weights, check_positive_int, check_sequence_grad, saved_by_forward
+from ._lstm_engine import backward_time_major, forward_time_major
+from ._timemajor import check_layer_input, init_weights, initial_state
+from .backend import array_module, to_device
+from .seeds import init_rng
 
-__all__ = ["GATES", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "TimeLSTM",
-           "NumpyCell", "CupyCell", "lstm_cell"]
+__all__ = ["GATES", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "TimeLSTM"]
 
 #: Gate names in the order of their blocks along the fused ``4H`` axis.
 GATES = ("f", "i", "g", "o")
@@ -70,140 +71,23 @@ def _check_fixed(fixed_gates) -> dict:
     return dict(fixed_gates)
 
 
-class NumpyCell:
-    """The elementwise work of LSTM time steps in NumPy: the gates, the cell update and their gradients.
-
-    The matrix products stay with the caller; this class does everything between them, on
-    preallocated arrays, in as few NumPy calls as possible, because with small models the number
-    of calls per time step, not the arithmetic, sets the pace. The step functions
-    (:func:`lstm_step_forward`, :func:`lstm_step_backward`) and :class:`TimeLSTM` run the same code.
-
-    ``forward(a, c_prev, c, h, tc)``: ``a`` ``(N, 4H)`` holds the pre-activations and receives the
-    activated gates (f, i, g, o), in place; ``c``, ``h`` and ``tc = tanh(c)`` ``(N, H)`` are written.
-    A time loop first calls ``Wx, Wh, b = prepare_forward(Wx, Wh, b)`` once and then
-    ``forward(..., prepared=True)`` at every step (see :meth:`prepare_forward`).
-
-    ``prepare_backward(acts, c_prev, tc)`` takes the activated gates, previous cell states and
-    ``tanh(c)`` of *all* steps at once (leading axis ``T``) and computes every factor of the gradient
-    that does not depend on the gradient flowing back, in a few large operations before the loop;
-    ``backward(t, dh, dc_next, da, dc_prev)`` then writes the gradient at step ``t``'s pre-activations
-    into ``da`` ``(N, 4H)`` and at its previous cell state into ``dc_prev``. ``ws``, if given, is a dict in
-    which ``prepare_backward`` keeps its scratch arrays for the next call (:class:`TimeLSTM` passes its own).
-    """
-
-    def __init__(self, xp, H: int, dtype, fixed: dict, ws=None):
-        self.xp, self.H, self.fixed = xp, H, fixed
-        self.ws = {} if ws is None else ws
-        # sigmoid(z) = (1 + tanh(z / 2)) / 2 is stable and fast; g's columns get tanh(z) itself, so all
-        # four gates are one tanh between two multiplications and an addition over the whole (N, 4H) array
-        half = np.full(4 * H, 0.5, dtype=dtype)
-        half[2 * H:3 * H] = 1
-        self.scale = xp.asarray(half)
-        self.shift = xp.asarray(np.where(half == 1, 0, half).astype(dtype))
-
-    def prepare_forward(self, Wx, Wh, b):
-        """Before a time loop: ``Wx``, ``Wh`` and ``b`` with every gate's columns multiplied by its scale,
-        so that ``x @ Wx + h @ Wh + b`` arrives at ``forward(..., prepared=True)`` already scaled. The
-        scales are 1/2 and 1, powers of two, so this changes no bit of the result; it saves one
-        multiplication of the ``(N, 4H)`` array per step."""
-        return Wx * self.scale, Wh * self.scale, b * self.scale
-
-    def forward(self, a, c_prev, c, h, tc, prepared: bool = False) -> None:
-        xp, H = self.xp, self.H
-        if not prepared:
-            a *= self.scale
-        xp.tanh(a, out=a)
-        a *= self.scale
-        a += self.shift
-        for name, value in self.fixed.items():
-            k = GATES.index(name)
-            a[..., k * H:(k + 1) * H] = value
-        xp.multiply(a[..., :H], c_prev, out=c)                  # c = f * c_prev + i * g
-        c += a[..., H:2 * H] * a[..., 2 * H:3 * H]
-        xp.tanh(c, out=tc)
-        xp.multiply(tc, a[..., 3 * H:], out=h)                   # h = o * tanh(c)
-
-    def prepare_backward(self, acts, c_prev, tc) -> None:
-        # The gradient at step t is (with dc = dc_next + dh * o * (1 - tanh(c)**2)):
-        #   forget dc * c_prev * f * (1 - f),  input dc * g * i * (1 - i),  candidate dc * i * (1 - g**2),
-        #   output dh * tanh(c) * o * (1 - o),  and dc_prev = dc * f.
-        # Every factor after the first is known before the loop; the first three gates share the form
-        # dc * X * Y * Z (Z = 1 for the candidate), so they become three calls on an (N, 3, H) view.
-        xp, H = self.xp, self.H
-        f, i, g, o = acts[..., :H], acts[..., H:2 * H], acts[..., 2 * H:3 * H], acts[..., 3 * H:]
-        lead = acts.shape[:-1]
-        X, Y, Z = (_buffer(self.ws, k, (*lead, 3, H), acts.dtype, xp) for k in "XYZ")
-        X[..., 0, :], X[..., 1, :], X[..., 2, :] = c_prev, g, i
-        Y[..., 0, :], Y[..., 1, :] = f, i
-        xp.square(g, out=Y[..., 2, :])
-        xp.subtract(1, Y[..., 2, :], out=Y[..., 2, :])
-        xp.subtract(1, f, out=Z[..., 0, :])
-        xp.subtract(1, i, out=Z[..., 1, :])
-        Z[..., 2, :] = 1
-        self._xyz = X, Y, Z
-        self._f, self._o, self._tc = f, o, tc
-        self._one_minus_o = xp.subtract(1, o, out=_buffer(self.ws, "1-o", o.shape, o.dtype, xp))
-        self._one_minus_tc2 = xp.square(tc, out=_buffer(self.ws, "1-tc2", tc.shape, tc.dtype, xp))
-        xp.subtract(1, self._one_minus_tc2, out=self._one_minus_tc2)
-
-    def backward(self, t: int, dh, dc_next, da, dc_prev) -> None:
-        xp, H = self.xp, self.H
-        X, Y, Z = self._xyz
-        dc = dh * self._o[t]
-        dc *= self._one_minus_tc2[t]
-        xp.add(dc_next, dc, out=dc)
-        da3 = da[:, :3 * H].reshape(da.shape[0], 3, H)            # the f, i, g columns of da, side by side
-        xp.multiply(dc[:, None, :], X[t], out=da3)
-        da3 *= Y[t]
-        da3 *= Z[t]
-        do = da[:, 3 * H:]
-        xp.multiply(dh, self._tc[t], out=do)
-        do *= self._o[t]
-        do *= self._one_minus_o[t]
-        for name in self.fixed:
-            k = GATES.index(name)
-            da[:, k * H:(k + 1) * H] = 0
-        xp.multiply(dc, self._f[t], out=dc_prev)
+def _sigmoid(z):
+    """The logistic function as ``(1 + tanh(z / 2)) / 2``: the same function as ``1 / (1 + exp(-z))``,
+    stable for any ``z`` (no overflow), and one ``tanh`` like the candidate's."""
+    return 0.5 * (1 + array_module(z).tanh(0.5 * z))
 
 
-class CupyCell:
-    """The same interface as :class:`NumpyCell` on the GPU: each step is one fused CUDA kernel
-    (:func:`rnnbook.backend.lstm_kernels`), forward and backward, because there the cost of launching
-    many tiny kernels, not the arithmetic, dominates a small time step."""
-
-    def __init__(self, kernels, H: int):
-        self.kernels, self.blocks = kernels, [slice(k * H, (k + 1) * H) for k in range(4)]
-
-    def prepare_forward(self, Wx, Wh, b):
-        return Wx, Wh, b                         # the kernel takes the pre-activations as they are
-
-    def forward(self, a, c_prev, c, h, tc, prepared: bool = False) -> None:
-        self.kernels[0](c_prev, *(a[:, s] for s in self.blocks), c, h, tc)
-
-    def prepare_backward(self, acts, c_prev, tc) -> None:
-        self._saved = acts, c_prev, tc
-
-    def backward(self, t: int, dh, dc_next, da, dc_prev) -> None:
-        acts, c_prev, tc = self._saved
-        self.kernels[1](*(acts[t][:, s] for s in self.blocks), c_prev[t], tc[t], dh, dc_next,
-                        *(da[:, s] for s in self.blocks), dc_prev)
-
-
-def _buffer(ws, name, shape, dtype, xp):
-    """The scratch array ``ws[name]``, (re)allocated only when the shape or dtype changed. A backward pass
-    needs several megabytes of scratch that nobody keeps afterwards; allocating it fresh every call costs
-    page faults that, for small models, took about a sixth of the backward pass's time."""
-    b = ws.get(name)
-    if b is None or b.shape != shape or b.dtype != dtype:
-        b = ws[name] = xp.empty(shape, dtype=dtype)
-    return b
-
-
-def lstm_cell(xp, H: int, dtype, fixed: dict, ws=None):
-    """The step implementation for arrays of module ``xp``, chosen once before a time loop: the fused
-    CUDA kernels on CuPy (without fixed gates), else :class:`NumpyCell`."""
-    kernels = None if fixed else lstm_kernels(xp)
-    return NumpyCell(xp, H, dtype, fixed, ws) if kernels is None else CupyCell(kernels, H)
+def _gates(x, h_prev, Wx, Wh, b, fixed: dict):
+    """The four gates ``f, i, g, o`` ``(N, H)`` of one step; a fixed gate is its constant instead."""
+    xp, H = array_module(x), h_prev.shape[1]
+    a = x @ Wx + h_prev @ Wh + b                 # (N, 4H): the pre-activations of all four gates
+    gates = {"f": _sigmoid(a[:, 0 * H:1 * H]),   # forget gate
+             "i": _sigmoid(a[:, 1 * H:2 * H]),   # input gate
+             "g": xp.tanh(a[:, 2 * H:3 * H]),    # candidate content
+             "o": _sigmoid(a[:, 3 * H:4 * H])}   # output gate
+    for name, value in fixed.items():
+        gates[name] = xp.full_like(gates[name], value)
+    return gates["f"], gates["i"], gates["g"], gates["o"]
 
 
 def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b, fixed_gates=None):
@@ -221,11 +105,9 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b, fixed_gates=None):
     h_next, c_next: arrays ``(N, H)``.
     """
     x, h_prev, c_prev, Wx, Wh, b = _check_step(x, h_prev, c_prev, Wx, Wh, b)
-    N, H = h_prev.shape
-    a = x @ Wx + h_prev @ Wh + b
-    xp = array_module(a)
-    h_next, c_next, tc = (xp.empty((N, H), dtype=a.dtype) for _ in range(3))
-    lstm_cell(xp, H, a.dtype, _check_fixed(fixed_gates)).forward(a, c_prev, c_next, h_next, tc)
+    f, i, g, o = _gates(x, h_prev, Wx, Wh, b, _check_fixed(fixed_gates))
+    c_next = f * c_prev + i * g                  # forget part of the old content, add the new
+    h_next = o * array_module(c_next).tanh(c_next)
     return h_next, c_next
 
 
@@ -250,70 +132,23 @@ def lstm_step_backward(dh_next, dc_next, x, h_prev, c_prev, Wx, Wh, b, fixed_gat
     product with the forget gate, no matrix and no squashing function.
     """
     x, h_prev, c_prev, Wx, Wh, b = _check_step(x, h_prev, c_prev, Wx, Wh, b)
-    N, H = h_prev.shape
-    state = ((N, "batch size N from x"), (H, "hidden size H from Wx"))
+    state = ((x.shape[0], "batch size N from x"), (h_prev.shape[1], "hidden size H from Wx"))
     dh_next = check_array("dh_next", dh_next, shape=state, kind="float")
     dc_next = check_array("dc_next", dc_next, shape=state, kind="float")
-    acts = x @ Wx + h_prev @ Wh + b
-    xp = array_module(acts)
-    cell = lstm_cell(xp, H, acts.dtype, _check_fixed(fixed_gates))
-    c_next, h_next, tc, dc_prev = (xp.empty((N, H), dtype=acts.dtype) for _ in range(4))
-    cell.forward(acts, c_prev, c_next, h_next, tc)
-    cell.prepare_backward(acts[None], c_prev[None], tc[None])
-    da = xp.empty_like(acts)
-    cell.backward(0, dh_next, dc_next, da, dc_prev)
+    fixed = _check_fixed(fixed_gates)
+    f, i, g, o = _gates(x, h_prev, Wx, Wh, b, fixed)          # the forward step, recomputed
+    xp = array_module(f)
+    tc = xp.tanh(f * c_prev + i * g)                         # tanh(c_next)
+    dc = dc_next + dh_next * o * (1 - tc ** 2)               # both paths into c_next
+    da = {"f": dc * c_prev * f * (1 - f),                    # gate by gate, at the pre-activations
+          "i": dc * g * i * (1 - i),
+          "g": dc * i * (1 - g ** 2),
+          "o": dh_next * tc * o * (1 - o)}
+    for name in fixed:
+        da[name] = xp.zeros_like(da[name])                   # a constant gate receives no gradient
+    da = xp.concatenate([da[name] for name in GATES], axis=1)   # (N, 4H), in the order of the weights
+    dc_prev = dc * f
     return da @ Wx.T, da @ Wh.T, dc_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0)
-
-
-def _forward_time_major(xs, h0, c0, Wx, Wh, b, fixed):
-    """Fused forward pass. Returns time-major buffers ``hs`` and ``cs`` ``(T + 1, N, H)`` whose first
-    entry is the initial state (so ``hs[:-1]`` are the previous states of all steps, without a copy),
-    ``tcs = tanh(cs[1:])`` ``(T, N, H)`` and the activated gates ``acts`` ``(T, N, 4H)``."""
-    N, T, D = xs.shape
-    H = Wh.shape[0]
-    xp = array_module(xs)                         # numpy, or cupy on the GPU (rnnbook.backend)
-    cell = lstm_cell(xp, H, xs.dtype, fixed)      # NumPy, or one fused CUDA kernel per step
-    Wx, Wh, b = cell.prepare_forward(Wx, Wh, b)   # NumPy: the gates' scales go into the weights, once
-    acts = project_inputs(xs, Wx)                 # (T, N, 4H): every input projection in one GEMM
-    acts += b
-    hs, cs = xp.empty((T + 1, N, H), dtype=acts.dtype), xp.empty((T + 1, N, H), dtype=acts.dtype)
-    tcs = xp.empty((T, N, H), dtype=acts.dtype)
-    hs[0], cs[0] = h0, c0
-    hWh = xp.empty((N, 4 * H), dtype=acts.dtype)
-    for t in range(T):
-        a = acts[t]
-        a += xp.matmul(hs[t], Wh, out=hWh)        # the only matrix product inside the loop
-        cell.forward(a, cs[t], cs[t + 1], hs[t + 1], tcs[t], prepared=True)
-    return hs, cs, tcs, acts
-
-
-def _backward_time_major(dhs_t, xs, hs, cs, tcs, acts, Wx, Wh, fixed, dh_last=None, dc_last=None, ws=None):
-    """Fused backward pass from the buffers of :func:`_forward_time_major`.
-    Returns dxs (N, T, D), dh0, dc0, dWx, dWh, db."""
-    T, N, H = tcs.shape
-    D = xs.shape[2]
-    xp = array_module(tcs)
-    ws = {} if ws is None else ws
-    cell = lstm_cell(xp, H, tcs.dtype, fixed, ws)
-    cell.prepare_backward(acts, cs[:-1], tcs)
-    da_t = _buffer(ws, "da", (T, N, 4 * H), tcs.dtype, xp)
-    dhs_t = xp.ascontiguousarray(dhs_t)           # one copy, so that every step reads a contiguous block
-    dh_sum = xp.empty((N, H), dtype=tcs.dtype)
-    dh = xp.zeros((N, H), dtype=tcs.dtype) if dh_last is None else dh_last
-    dc = xp.zeros((N, H), dtype=tcs.dtype) if dc_last is None else dc_last
-    for t in reversed(range(T)):
-        dc_prev = xp.empty((N, H), dtype=tcs.dtype)
-        cell.backward(t, xp.add(dhs_t[t], dh, out=dh_sum), dc, da_t[t], dc_prev)
-        dc = dc_prev
-        # da_t[t] @ Wh.T, written as (Wh @ da.T).T: the same numbers, but OpenBLAS runs the tall, thin
-        # product (H, 4H) @ (4H, N) faster than a short, wide one with a transposed operand
-        dh = (Wh @ da_t[t].T).T
-    da2 = da_t.reshape(T * N, 4 * H)
-    dWh = hs[:-1].reshape(T * N, H).T @ da2       # the previous states of all steps, one product
-    dWx = xs.transpose(1, 0, 2).reshape(T * N, D).T @ da2
-    db = da2.sum(axis=0)
-    dxs = input_gradient(da_t, Wx)
-    return dxs, dh, dc, dWx, dWh, db
 
 
 def _check_sequence(xs, h0, c0, Wx, Wh, b):
@@ -346,7 +181,7 @@ def lstm_forward(xs, h0, c0, Wx, Wh, b, fixed_gates=None):
     loop; only ``h @ Wh`` stays inside it.
     """
     xs, h0, c0, Wx, Wh, b = _check_sequence(xs, h0, c0, Wx, Wh, b)
-    hs, cs, _, _ = _forward_time_major(xs, h0, c0, Wx, Wh, b, _check_fixed(fixed_gates))
+    hs, cs, _, _ = forward_time_major(xs, h0, c0, Wx, Wh, b, _check_fixed(fixed_gates))
     return hs[1:].transpose(1, 0, 2), cs[1:].transpose(1, 0, 2)
 
 
@@ -367,21 +202,20 @@ def lstm_backward(dhs, xs, h0, c0, Wx, Wh, b, dh_last=None, dc_last=None, fixed_
     xs, h0, c0, Wx, Wh, b = _check_sequence(xs, h0, c0, Wx, Wh, b)
     N, T, _ = xs.shape
     H = Wh.shape[0]
-    dhs = check_array("dhs", dhs, shape=((N, "batch size N"), (T, "time steps T"), (H, "hidden size H")),
-                      kind="float")
+    dhs = check_sequence_grad(dhs, N, T, H)
     fixed = _check_fixed(fixed_gates)
-    hs, cs, tcs, acts = _forward_time_major(xs, h0, c0, Wx, Wh, b, fixed)
-    return _backward_time_major(dhs.transpose(1, 0, 2), xs, hs, cs, tcs, acts, Wx, Wh, fixed, dh_last, dc_last)
+    hs, cs, tcs, acts = forward_time_major(xs, h0, c0, Wx, Wh, b, fixed)
+    return backward_time_major(dhs.transpose(1, 0, 2), xs, hs, cs, tcs, acts, Wx, Wh, fixed, dh_last, dc_last)
 
 
 class TimeLSTM:
     """An LSTM layer unrolled over a whole ``(N, T, D)`` block.
 
     It runs on the CPU (NumPy) or, when built after ``rnnbook.use_gpu()``, on an NVIDIA GPU (CuPy),
-    where each time step's elementwise work is one fused kernel (:class:`CupyCell`). It is the only
+    where each time step's elementwise work is one fused kernel. It is the only
     recurrent layer that runs on the GPU: :class:`~rnnbook.rnn.TimeRNN` and
-    :class:`~rnnbook.gru.TimeGRU` refuse ``use_gpu()``. The step implementation is chosen once per
-    pass (:func:`lstm_cell`); the time loop itself is the same on both devices.
+    :class:`~rnnbook.gru.TimeGRU` refuse ``use_gpu()``. It computes what a loop of
+    :func:`lstm_step_forward` and :func:`lstm_step_backward` computes, faster (see the module docstring).
 
     Parameters
     ----------
@@ -399,6 +233,11 @@ class TimeLSTM:
     fixed_gates:
         Optional dict replacing gates by constants, e.g. ``{"f": 1.0}`` to
         remove the forget gate (an ablation; see the module docstring).
+    scratch:
+        Optional dict in which ``backward`` keeps its scratch arrays (about ``15 * T * N * H`` numbers)
+        for the next call, because allocating them afresh every time costs page faults; the layers of
+        one model can share one dict, since they run ``backward`` one after the other (a new dict
+        of this layer's own by default).
 
     Attributes
     ----------
@@ -410,7 +249,8 @@ class TimeLSTM:
     """
 
     def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = False, rng=None,
-                 dtype=np.float32, forget_bias: float = 1.0, fixed_gates: dict | None = None):
+                 dtype=np.float32, forget_bias: float = 1.0, fixed_gates: dict | None = None,
+                 scratch: dict | None = None):
         D = check_positive_int("input_size", input_size)
         H = check_positive_int("hidden_size", hidden_size)
         rng = init_rng(rng)
@@ -423,7 +263,9 @@ class TimeLSTM:
         self.h = self.c = self.cs = None
         self.dh0 = self.dc0 = None
         self._cache = None
-        self._ws = {}               # the backward pass's scratch arrays, kept between calls (see _buffer)
+        if scratch is not None and not isinstance(scratch, dict):
+            raise TypeError(f"scratch must be a dict (or None), got {type(scratch).__name__}")
+        self._ws = {} if scratch is None else scratch     # the backward pass's scratch arrays
 
     def reset_state(self) -> None:
         """Forget the carried hidden and cell states (start the next sequence from zeros)."""
@@ -440,7 +282,7 @@ class TimeLSTM:
         N, H = xs.shape[0], Wh.shape[0]
         h0 = initial_state("h0", h0, self.h if self.stateful else None, N, H, Wx)
         c0 = initial_state("c0", c0, self.c if self.stateful else None, N, H, Wx)
-        hs, cs, tcs, acts = _forward_time_major(xs, h0, c0, Wx, Wh, b, self.fixed_gates)
+        hs, cs, tcs, acts = forward_time_major(xs, h0, c0, Wx, Wh, b, self.fixed_gates)
         self._cache = (xs, hs, cs, tcs, acts)
         self.h = hs[-1].copy()
         self.c = cs[-1].copy()
@@ -452,9 +294,8 @@ class TimeLSTM:
         """Return ``dL/dxs`` and store the weight gradients in ``grads``."""
         xs, hs, cs, tcs, acts = saved_by_forward(self, self._cache)
         T, N, H = tcs.shape
-        dhs = check_array("dhs", dhs, shape=((N, "batch size N"), (T, "time steps T"), (H, "hidden size H")),
-                          kind="float")
-        dxs, dh0, dc0, dWx, dWh, db = _backward_time_major(
+        dhs = check_sequence_grad(dhs, N, T, H)
+        dxs, dh0, dc0, dWx, dWh, db = backward_time_major(
             dhs.transpose(1, 0, 2), xs, hs, cs, tcs, acts, self.params[0], self.params[1], self.fixed_gates,
             dh_last, dc_last, self._ws)
         self.grads[0][...] = dWx

@@ -9,14 +9,17 @@ Shapes: ``x_t`` is ``(N, D)``, ``h_t`` is ``(N, H)``, ``Wx`` is ``(D, H)``,
 ``xs`` is ``(N, T, D)`` and ``hs`` is ``(N, T, H)``.
 
 The step functions are plain functions of arrays, with no hidden cache, so
-they are easy to read, test and grade. :class:`TimeRNN` wraps them in the
-``params`` / ``grads`` / ``forward`` / ``backward`` layer contract.
+they are easy to read, test and grade. :func:`rnn_forward` and :func:`rnn_backward` run the same
+formulas over a whole sequence, arranged for speed (time-major buffers, the input projection and the
+weight gradients as one matrix product each, outside the time loop), and :class:`TimeRNN` puts those
+in the ``params`` / ``grads`` / ``forward`` / ``backward`` layer contract. ``tests/test_rnn.py``
+checks them against a loop of the step functions.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, saved_by_forward
+from ._checks import check_array, check_sequence_grad, saved_by_forward
 from ._timemajor import OneStateTimeLayer, check_layer_input, initial_state, input_gradient, project_inputs
 
 __all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward", "TimeRNN"]
@@ -64,7 +67,14 @@ def rnn_step_backward(dh_next, x, h_prev, h_next, Wx, Wh):
     dx, dh_prev, dWx, dWh, db: arrays shaped like ``x``, ``h_prev``, ``Wx``,
     ``Wh`` and ``b``.
     """
-    dh_next = check_array("dh_next", dh_next, shape=h_next.shape, kind="float")
+    x = check_array("x", x, ndim=2, kind="float")
+    Wx = check_array("Wx", Wx, shape=((x.shape[1], "input size D from x"), None), kind="float")
+    N, H = x.shape[0], Wx.shape[1]
+    Wh = check_array("Wh", Wh, shape=((H, "hidden size H from Wx"), (H, "hidden size H from Wx")), kind="float")
+    state = ((N, "batch size N from x"), (H, "hidden size H from Wx"))
+    h_prev = check_array("h_prev", h_prev, shape=state, kind="float")
+    h_next = check_array("h_next", h_next, shape=state, kind="float")
+    dh_next = check_array("dh_next", dh_next, shape=state, kind="float")
     da = dh_next * (1 - h_next ** 2)
     dx = da @ Wx.T
     dh_prev = da @ Wh.T
@@ -128,8 +138,7 @@ def rnn_backward(dhs, xs, h0, hs, Wx, Wh, dh_last=None):
     """
     N, T, H = hs.shape
     D = xs.shape[2]
-    dhs = check_array("dhs", dhs, shape=((N, "batch size N"), (T, "time steps T"), (H, "hidden size H")),
-                      kind="float")
+    dhs = check_sequence_grad(dhs, N, T, H)
     hs_t = hs.transpose(1, 0, 2)
     da_t = np.empty((T, N, H), dtype=hs.dtype)           # gradient at the pre-activation, per step
     dh = np.zeros((N, H), dtype=hs.dtype) if dh_last is None else dh_last

@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-__all__ = ["book_seed", "book_rng", "seed_offset", "SEED_OFFSET_VARIABLE"]
+__all__ = ["book_seed", "book_rng", "init_rng", "seed_offset", "SEED_OFFSET_VARIABLE"]
 
 SEED_OFFSET_VARIABLE = "RNNBOOK_SEED_OFFSET"
 
@@ -50,3 +50,14 @@ def book_seed(k: int) -> int:
 def book_rng(k: int) -> np.random.Generator:
     """``numpy.random.default_rng(book_seed(k))``: a generator for the book's seed number ``k``."""
     return np.random.default_rng(book_seed(k))
+
+
+def init_rng(rng) -> np.random.Generator:
+    """Return a ``numpy.random.Generator`` from a seed, a generator, or ``None`` (seed 0)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        return np.random.default_rng(0)
+    if isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")

@@ -5,7 +5,7 @@
 models (resetting a carried state, a learning-rate schedule, progress, evaluation, logging) and a
 :class:`TrainState` that holds the counters and history and saves and restores itself, so that an
 interrupted run resumes exactly. The language model (:func:`train_lm`), seq2seq
-(:func:`rnnbook.models.seq2seq.fit_seq2seq`), captioning (:func:`rnnbook.models.captioner.fit_captioner`)
+(:func:`fit_seq2seq`), captioning (:func:`fit_captioner`)
 and the chapter 3 experiments (:func:`rnnbook.experiments.train_memory_task`) are configurations of it.
 
 A language model is trained with truncated BPTT: a long corpus is cut into ``batch_size`` contiguous
@@ -16,17 +16,19 @@ measures a model on held-out text; :func:`sample` draws text from it.
 """
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Callable
 
 import numpy as np
 
 from ._checks import check_array, check_positive_int
+from .checkpoint import load_training_state, npz_path, save_training_state
+from .generate import _check_temperature, continue_prompt, sampling_distribution
 from .optim import Adam, clip_grad_norm, global_norm
+from .seeds import init_rng
 
 __all__ = ["train_step", "TrainState", "fit", "shuffled_batches", "fit_minibatches", "TBPTTBatches",
-           "tbptt_batches", "evaluate_perplexity", "train_lm", "sample"]
+           "tbptt_batches", "evaluate_perplexity", "train_lm", "sample", "fit_seq2seq", "fit_captioner"]
 
 
 class TBPTTBatches:
@@ -101,25 +103,17 @@ def tbptt_batches(ids, batch_size: int, seq_len: int) -> TBPTTBatches:
     return TBPTTBatches(ids, batch_size, seq_len)
 
 
-def _accepts_train(fn) -> bool:
-    """Whether ``fn`` takes a ``train`` flag (models with dropout evaluate with ``train=False``)."""
-    try:
-        return "train" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def evaluate_perplexity(model, ids, batch_size: int, seq_len: int) -> float:
     """Perplexity of ``model`` on the corpus ``ids``, read in truncated-BPTT batches.
 
     The model's state is reset before and after, and carried between chunks
     (for a stateful model), so every prediction after the first chunk sees the
-    text before it. Models whose ``forward`` takes a ``train`` flag are run with
-    ``train=False`` (no dropout). Returns ``exp(mean cross-entropy)`` over the
+    text before it. A model that declares ``has_train_mode`` (see the layer contract in
+    :mod:`rnnbook.layers`) runs with ``train=False`` (no dropout). Returns ``exp(mean cross-entropy)`` over the
     ``len(batches) * batch_size * seq_len`` predicted tokens.
     """
     batches = tbptt_batches(ids, batch_size, seq_len)
-    eval_kwargs = {"train": False} if _accepts_train(model.forward) else {}
+    eval_kwargs = {"train": False} if getattr(model, "has_train_mode", False) else {}
     model.reset_state()
     total = 0.0
     for x, y in batches:
@@ -184,8 +178,7 @@ class TrainState:
         self.resumed = False
         self.path, self.every = path, every
         if path is not None:
-            from .checkpoint import _npz_path
-            self.path = _npz_path(path)
+            self.path = npz_path(path)
 
     @property
     def steps(self) -> int:
@@ -197,7 +190,6 @@ class TrainState:
 
     def save(self, model, optimizer) -> None:
         """Write the training state to ``path`` (atomically: an interrupted save keeps the previous file)."""
-        from .checkpoint import save_training_state
         save_training_state(self.path, model, optimizer,
                             {"history": self.history, "pos": self._counters(), "layout": self.layout})
 
@@ -205,7 +197,6 @@ class TrainState:
         """Load ``path`` into the model, the optimizer and this state if the file exists; say whether it did."""
         if self.path is None or not self.path.exists():
             return False
-        from .checkpoint import load_training_state
         saved = load_training_state(self.path, model, optimizer)
         if saved.get("layout") != self.layout:
             raise ValueError(f"{self.path} was saved by a run with a different setup ({saved.get('layout')}) "
@@ -338,8 +329,8 @@ def fit_minibatches(model, arrays: dict, *, epochs: int, batch_size: int, lr: fl
                     evaluate=None, log=None, dtypes=None) -> dict:
     """Train with Adam on shuffled minibatches of ``arrays`` (the arguments of ``model.forward``, by name).
 
-    The configuration of :func:`fit` shared by :func:`rnnbook.models.seq2seq.fit_seq2seq` and
-    :func:`rnnbook.models.captioner.fit_captioner` (see them for the parameters). A non-finite gradient
+    The configuration of :func:`fit` shared by :func:`fit_seq2seq` and :func:`fit_captioner` (see them for
+    the parameters). A non-finite gradient
     raises ``FloatingPointError``. Returns ``{"loss": [mean training loss per epoch],
     "score": [evaluate(model) per epoch]}``.
     """
@@ -359,9 +350,68 @@ def fit_minibatches(model, arrays: dict, *, epochs: int, batch_size: int, lr: fl
             extra = f", score {result['score'][-1]:.3f}" if evaluate is not None else ""
             log(f"epoch {state.epoch}: loss {mean_loss:.3f}{extra}")
 
-    fit(model, Adam(lr), shuffled_batches(tuple(arrays.values()), batch_size, seed, dtypes), epochs=epochs, max_norm=max_norm,
-        on_epoch_end=epoch_end, on_nonfinite="raise")
+    fit(model, Adam(lr), shuffled_batches(tuple(arrays.values()), batch_size, seed, dtypes), epochs=epochs,
+        max_norm=max_norm, on_epoch_end=epoch_end, on_nonfinite="raise")
     return result
+
+
+# ------------------------------------------------------------------------------ seq2seq and captioning (ch. 5-6)
+def fit_seq2seq(model, src: np.ndarray, tgt: np.ndarray, *, epochs: int, batch_size: int = 128,
+                lr: float = 1e-2, max_norm: float = 5.0, seed: int = 0, evaluate=None, log=None) -> dict:
+    """Train ``model`` with Adam on shuffled minibatches (:func:`fit_minibatches`).
+
+    Parameters
+    ----------
+    model:
+        A :class:`~rnnbook.models.seq2seq.Seq2Seq` (or anything with ``params``, ``grads``,
+        ``forward(src, tgt)``, ``backward()``).
+    src, tgt:
+        Training arrays ``(N, S)`` and ``(N, L)``.
+    epochs, batch_size, lr, max_norm:
+        Passes over the data, minibatch size, Adam learning rate, gradient clipping norm.
+    seed:
+        Seed of the shuffling.
+    evaluate:
+        Optional ``evaluate(model) -> float`` called after every epoch (e.g. held-out exact match).
+    log:
+        Optional ``log(str)`` called with a one-line summary per epoch.
+
+    Returns
+    -------
+    ``{"loss": [mean training loss per epoch], "score": [evaluate(model) per epoch]}``
+    """
+    src = check_array("src", src, ndim=2, kind="int")
+    tgt = check_array("tgt", tgt, ndim=2, kind="int")
+    return fit_minibatches(model, {"src": src, "tgt": tgt}, epochs=epochs, batch_size=batch_size, lr=lr,
+                           max_norm=max_norm, seed=seed, evaluate=evaluate, log=log)
+
+
+def fit_captioner(model, images: np.ndarray, captions: np.ndarray, *, epochs: int, batch_size: int = 64,
+                  lr: float = 3e-3, max_norm: float = 5.0, seed: int = 0, evaluate=None, log=None) -> dict:
+    """Train ``model`` with Adam on shuffled minibatches (:func:`fit_minibatches`).
+
+    Parameters
+    ----------
+    model : :class:`~rnnbook.models.captioner.Captioner`
+        (or anything with ``params``, ``grads``, ``forward(images, captions)``, ``backward()``).
+    images : float array ``(N, C, H, W)``, converted to the model's dtype batch by batch.
+    captions : int array ``(N, L)`` from :func:`~rnnbook.data.captions.encode_captions`.
+    epochs, batch_size, lr, max_norm :
+        Passes over the data, minibatch size, Adam learning rate, gradient-clipping norm.
+    seed : int
+        Seed of the shuffling.
+    evaluate : optional ``evaluate(model) -> float``, called after every epoch.
+    log : optional ``log(str)``, called with a one-line summary per epoch.
+
+    Returns
+    -------
+    ``{"loss": [mean training loss per epoch], "score": [evaluate(model) per epoch]}``
+    """
+    images = check_array("images", images, ndim=4, kind="float")
+    captions = check_array("captions", captions, ndim=2, kind="int")
+    return fit_minibatches(model, {"images": images, "captions": captions}, epochs=epochs, batch_size=batch_size, lr=lr,
+                           max_norm=max_norm, seed=seed, evaluate=evaluate, log=log,
+                           dtypes=(model.params[0].dtype, None))
 
 
 # ------------------------------------------------------------------------------ the language model's training
@@ -497,8 +547,6 @@ def sample(model, prompt_ids, length: int, *, rng=None, temperature: float = 1.0
     -------
     ids: 1-D ``int64`` array of the ``length`` generated ids (prompt excluded).
     """
-    from .generate import _check_temperature, continue_prompt, sampling_distribution
-    from .layers import init_rng
     temperature = _check_temperature(temperature)
     rng = init_rng(rng)
 

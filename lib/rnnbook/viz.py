@@ -20,7 +20,8 @@ import numpy as np
 
 __all__ = ["GATE_COLOURS", "GATE_NAMES", "CELL_STATE_COLOUR", "HIDDEN_COLOUR", "OUTPUT_COLOUR",
            "arrow", "node", "block", "draw_unrolled", "draw_lstm_cell", "plot_next_token_distributions",
-           "draw_stacked_lm", "draw_captioner", "GRU_GATE_COLOURS", "draw_lstm_backward", "draw_gru_cell", "draw_encoder_decoder", "draw_attention_step"]
+           "draw_stacked_lm", "draw_captioner", "GRU_GATE_COLOURS", "draw_lstm_backward", "draw_gru_cell",
+           "draw_encoder_decoder", "draw_attention_step"]
 
 #: Colour of each LSTM gate, keyed by its letter in the book's gate order f, i, g, o (the
 #: Okabe-Ito palette, which stays distinguishable for the common forms of colour blindness).
@@ -268,8 +269,8 @@ def draw_captioner(ax, *, attention: bool = False, words: Sequence[str] = ("<sta
         gx, gy, cell = 2.3, 2.2, 0.4
         for r in range(2):
             for c in range(4):
-                block(ax, (gx - 1.5 * cell + c * cell, gy + cell / 2 - r * cell), "", width=cell * 0.9, height=cell * 0.9,
-                      fill="#FBE3C0", colour=GATE_COLOURS["g"])
+                block(ax, (gx - 1.5 * cell + c * cell, gy + cell / 2 - r * cell), "", width=cell * 0.9,
+                      height=cell * 0.9, fill="#FBE3C0", colour=GATE_COLOURS["g"])
         ax.text(gx + 0.6, gy + 0.8, "annotations $a_s = \\tanh(g_s W_p + P_s)$, (N, S, H)", ha="center",
                 va="center", fontsize=SHAPE_FONT_SIZE)
         arrow(ax, (2.3, 0.5), (2.3, gy - 0.45), "feature map", colour=GATE_COLOURS["g"])
@@ -283,8 +284,8 @@ def draw_captioner(ax, *, attention: bool = False, words: Sequence[str] = ("<sta
         if attention:
             node(ax, (x, 1.5), "Σ", colour=GATE_COLOURS["g"])
             arrow(ax, (x, 0.4), (x, 1.28), "$h_t$" if t == 0 else None, label_offset=(0.3, 0))
-            arrow(ax, (gx + 2 * cell + 0.1, gy), (x - 0.22, 1.6), "$\\alpha_{t,s}$" if t == 0 else None, colour=GATE_COLOURS["g"],
-                  width=1.0, label_pos=0.6)
+            arrow(ax, (gx + 2 * cell + 0.1, gy), (x - 0.22, 1.6), "$\\alpha_{t,s}$" if t == 0 else None,
+                  colour=GATE_COLOURS["g"], width=1.0, label_pos=0.6)
             arrow(ax, (x, 1.72), (x, 3.55), "$[c_t, h_t]$" if t == 0 else None, colour=OUTPUT_COLOUR,
                   label_pos=0.45)
             ax.text(x, 3.85, out, ha="center", va="center", fontsize=FONT_SIZE, family="monospace",
@@ -296,7 +297,7 @@ def draw_captioner(ax, *, attention: bool = False, words: Sequence[str] = ("<sta
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Chapter 1 (issue 18): the shapes of sequence problems
+# Chapter 1: the shapes of sequence problems
 # ------------------------------------------------------------------------------------------------------------
 __all__ += ["SEQUENCE_SHAPES", "draw_sequence_shape"]
 
@@ -409,8 +410,10 @@ def draw_lstm_backward(ax):
         arrow(ax, (x + 0.25, y_g - 0.3), (x + 0.25, y_a + 0.35), **back)
         _grad_label(ax, (x + 0.1, 2.0 - 0.45 * (k % 2)), labels[g])
     # what leaves the step
-    _grad_label(ax, (6.3, -0.1), "$\\delta x_t = \\delta a\\, W_x^\\top,\\quad \\delta h_{t-1} = \\delta a\\, W_h^\\top$")
-    _grad_label(ax, (6.3, -0.7), "$\\delta W_x$ += $x_t^\\top \\delta a$,   $\\delta W_h$ += $h_{t-1}^\\top \\delta a$,   "
+    _grad_label(ax, (6.3, -0.1),
+                "$\\delta x_t = \\delta a\\, W_x^\\top,\\quad \\delta h_{t-1} = \\delta a\\, W_h^\\top$")
+    _grad_label(ax, (6.3, -0.7),
+                "$\\delta W_x$ += $x_t^\\top \\delta a$,   $\\delta W_h$ += $h_{t-1}^\\top \\delta a$,   "
                 "$\\delta b$ += $\\sum_n \\delta a$   (summed over the steps)")
     ax.text(6.3, -1.5, "solid: forward    dashed: backward (gradient)", ha="center", va="center",
             fontsize=SHAPE_FONT_SIZE, color=HIDDEN_COLOUR)

@@ -117,7 +117,8 @@ def make_agreement_set(vocab=None, *, phrases=(0, 1, 2, 3, 4), per_cell: int = 4
         if needed:
             raise ValueError(f"the vocabulary lacks the word(s) {needed} that every item uses")
     if max(phrases) + 1 > len(nouns):
-        raise ValueError(f"{max(phrases)} phrases need {max(phrases) + 1} different nouns, only {len(nouns)} are usable")
+        raise ValueError(f"{max(phrases)} phrases need {max(phrases) + 1} different nouns, "
+                         f"only {len(nouns)} are usable")
     rng = np.random.default_rng(seed)
     items = {"prefixes": [], "correct": [], "wrong": [], "phrases": [], "distance": [], "condition": [],
              "plural": []}

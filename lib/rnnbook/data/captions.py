@@ -34,8 +34,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .._checks import check_positive_int
-from .vocab import Vocab, check_vocab, decode_sequences
+from .._checks import check_positive_int, is_integer
+from .vocab import END_ID, PAD_ID, START_ID, Vocab, check_vocab, decode_sequences
 
 __all__ = ["PAD", "START", "END", "PAD_ID", "START_ID", "END_ID", "DIGIT_WORDS", "COLOURS", "SHAPES", "SIZES",
            "HELD_OUT", "CaptionSet", "digit_pools", "digit_captions", "shape_captions", "render_shape",
@@ -43,8 +43,6 @@ __all__ = ["PAD", "START", "END", "PAD_ID", "START_ID", "END_ID", "DIGIT_WORDS",
            "attribute_accuracy"]
 
 PAD, START, END = "<pad>", "<start>", "<end>"
-#: The special tokens always have these ids in a :func:`caption_vocab`.
-PAD_ID, START_ID, END_ID = 0, 1, 2
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -85,7 +83,7 @@ class CaptionSet:
 
 
 def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+    if is_integer(seed):
         return np.random.default_rng(int(seed))
     raise TypeError(f"seed must be an int, got {type(seed).__name__}")
 
@@ -310,7 +308,7 @@ def encode_captions(captions: Sequence[str], vocab: Vocab, max_len: int | None =
         raise ValueError("captions is empty: there is nothing to encode")
     longest = max(len(w) for w in words)
     max_len = longest if max_len is None else max_len
-    if not isinstance(max_len, (int, np.integer)) or isinstance(max_len, bool) or max_len <= 0:
+    if not is_integer(max_len) or max_len <= 0:
         raise ValueError(f"max_len must be a positive integer, got {max_len!r}")
     if longest > max_len:
         raise ValueError(f"max_len={max_len} is too short: the longest caption has {longest} words")

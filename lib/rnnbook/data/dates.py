@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime
 import random
 
+from .._checks import is_integer
+
 __all__ = ["date_pairs", "DATE_FORMATS", "MONTHS", "WEEKDAYS", "format_date"]
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -81,13 +83,14 @@ def date_pairs(n: int, *, seed: int = 0, first_year: int = 1950, last_year: int 
     -------
     list of ``(source, target)`` strings, e.g. ``("27.09.1994", "1994-09-27")``.
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+    if not is_integer(n) or n <= 0:
         raise ValueError(f"n must be a positive integer, got {n!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool):
+    if not is_integer(seed):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     for name, y in (("first_year", first_year), ("last_year", last_year)):
-        if not isinstance(y, int) or isinstance(y, bool) or not 1000 <= y <= 9999:
+        if not is_integer(y) or not 1000 <= y <= 9999:
             raise ValueError(f"{name} must be a four-digit year, got {y!r}")
+    n, seed, first_year, last_year = int(n), int(seed), int(first_year), int(last_year)
     if last_year < first_year:
         raise ValueError(f"last_year ({last_year}) is before first_year ({first_year})")
     formats = list(DATE_FORMATS) if formats is None else list(formats)

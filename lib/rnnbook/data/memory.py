@@ -13,20 +13,17 @@
   when a new marker arrives.
 * :func:`count_since_reset`: another task that needs forgetting: count one
   symbol, but only since the last *reset* symbol.
-* :func:`adding_problem`: a sequence of (value, marker) pairs; the target is the
-  sum of the two values whose marker is 1 (Hochreiter & Schmidhuber, 1997,
-  experiment 4), one marked position in each half of the sequence.
 
-Both are seeded: the same ``rng`` gives the same data.
+All three are seeded: the same ``rng`` gives the same data.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._checks import check_min_int
-from ..layers import init_rng
+from ..seeds import init_rng
 
-__all__ = ["recall_first", "recall_last_marked", "count_since_reset", "adding_problem"]
+__all__ = ["recall_first", "recall_last_marked", "count_since_reset"]
 
 
 def recall_first(n: int, T: int, *, n_symbols: int = 4, n_distractors: int = 4, rng=None, one_hot: bool = True,
@@ -153,34 +150,3 @@ def count_since_reset(n: int, T: int, *, n_symbols: int = 6, n_distractors: int 
     if not one_hot:
         return ids, y
     return np.eye(M + 2, dtype=dtype)[ids], y
-
-
-def adding_problem(n: int, T: int, *, rng=None, dtype=np.float32):
-    """The adding problem.
-
-    Parameters
-    ----------
-    n: number of sequences.
-    T: sequence length (``T >= 2``).
-    rng: seed or ``numpy.random.Generator``.
-
-    Returns
-    -------
-    xs: ``(n, T, 2)``: channel 0 holds values uniform in ``[0, 1)``, channel 1
-        is 1 at exactly two positions (one in each half of the sequence), else 0.
-    y: ``(n,)``: the sum of the two marked values (in ``[0, 2)``).
-    """
-    n = check_min_int("n", n, 1)
-    T = check_min_int("T", T, minimum=2)
-    rng = init_rng(rng)
-    half = T // 2
-    values = rng.random((n, T))
-    first = rng.integers(0, half, size=n)
-    second = rng.integers(half, T, size=n)
-    markers = np.zeros((n, T))
-    rows = np.arange(n)
-    markers[rows, first] = 1
-    markers[rows, second] = 1
-    xs = np.stack([values, markers], axis=-1).astype(dtype)
-    y = (values[rows, first] + values[rows, second]).astype(dtype)
-    return xs, y

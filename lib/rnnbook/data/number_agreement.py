@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_min_int
-from ..layers import init_rng
+from ..seeds import init_rng
 from .vocab import Vocab
 
 __all__ = ["NOUNS", "VERBS", "PREPOSITIONS", "ADJECTIVES", "agreement_vocab", "sentence",

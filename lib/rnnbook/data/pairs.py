@@ -17,14 +17,12 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .vocab import Vocab, check_vocab, decode_sequences
+from .vocab import END_ID, PAD_ID, START_ID, Vocab, check_vocab, decode_sequences
 
 __all__ = ["PAD", "START", "END", "PAD_ID", "START_ID", "END_ID", "pair_vocab", "encode_pairs", "decode_ids",
            "check_pairs"]
 
 PAD, START, END = "<pad>", "<s>", "</s>"
-#: The special tokens always have these ids in a :func:`pair_vocab`.
-PAD_ID, START_ID, END_ID = 0, 1, 2
 
 
 def check_pairs(pairs) -> list[tuple[str, str]]:

@@ -6,7 +6,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["Vocab", "check_vocab", "decode_sequences"]
+__all__ = ["Vocab", "check_vocab", "decode_sequences", "PAD_ID", "START_ID", "END_ID"]
+
+#: The ids of the special tokens padding, start and end in every vocabulary of token sequences with a
+#: beginning and an end (:func:`rnnbook.data.pairs.pair_vocab`, :func:`rnnbook.data.captions.caption_vocab`).
+PAD_ID, START_ID, END_ID = 0, 1, 2
 
 
 class Vocab:

@@ -39,12 +39,12 @@ from .._checks import check_array, check_id, check_ids, check_positive_int, chec
 from ..conv import Conv2D, Flatten, MaxPool2D, ReLU
 from ..data.captions import END_ID, START_ID
 from ..lm_ops import softmax_cross_entropy
-from ..layers import SoftmaxCrossEntropy, collect, init_rng
-from ..train import fit_minibatches
+from ..layers import SoftmaxCrossEntropy, collect
+from ..seeds import init_rng
 from .seq2seq import AttentionDecoder, Decoder, Decoding, PeekyDecoder
 
 __all__ = ["init_state_forward", "init_state_backward", "annotations_forward", "annotations_backward",
-           "masked_cross_entropy", "CNNEncoder", "InitState", "Annotations", "Captioner", "fit_captioner",
+           "masked_cross_entropy", "CNNEncoder", "InitState", "Annotations", "Captioner",
            "caption_images"]
 
 CONDITIONINGS = ("init", "peeky", "attention")
@@ -467,35 +467,6 @@ class Captioner(Decoding):
         images = check_array("images", images, ndim=4, kind="float")
         return self.decoder.start_state(self._condition(images))
 
-
-
-# ------------------------------------------------------------------------------------------------------ training
-def fit_captioner(model: Captioner, images: np.ndarray, captions: np.ndarray, *, epochs: int, batch_size: int = 64,
-                  lr: float = 3e-3, max_norm: float = 5.0, seed: int = 0, evaluate=None, log=None) -> dict:
-    """Train ``model`` with Adam on shuffled minibatches (:func:`rnnbook.train.fit_minibatches`).
-
-    Parameters
-    ----------
-    model : Captioner
-        (or anything with ``params``, ``grads``, ``forward(images, captions)``, ``backward()``).
-    images : float array ``(N, C, H, W)``, converted to the model's dtype batch by batch.
-    captions : int array ``(N, L)`` from :func:`~rnnbook.data.captions.encode_captions`.
-    epochs, batch_size, lr, max_norm :
-        Passes over the data, minibatch size, Adam learning rate, gradient-clipping norm.
-    seed : int
-        Seed of the shuffling.
-    evaluate : optional ``evaluate(model) -> float``, called after every epoch.
-    log : optional ``log(str)``, called with a one-line summary per epoch.
-
-    Returns
-    -------
-    ``{"loss": [mean training loss per epoch], "score": [evaluate(model) per epoch]}``
-    """
-    images = check_array("images", images, ndim=4, kind="float")
-    captions = check_array("captions", captions, ndim=2, kind="int")
-    return fit_minibatches(model, {"images": images, "captions": captions}, epochs=epochs, batch_size=batch_size, lr=lr,
-                           max_norm=max_norm, seed=seed, evaluate=evaluate, log=log,
-                           dtypes=(model.params[0].dtype, None))
 
 
 def caption_images(model: Captioner, images: np.ndarray, max_len: int, *, beam_width: int = 1,

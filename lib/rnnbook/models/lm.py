@@ -14,7 +14,8 @@ import numpy as np
 
 from .._checks import check_ids, check_positive_int
 from ..backend import array_module
-from ..layers import Affine, Dropout, Embedding, SoftmaxCrossEntropy, TiedAffine, collect, init_rng
+from ..layers import Affine, Dropout, Embedding, SoftmaxCrossEntropy, TiedAffine, collect
+from ..seeds import init_rng
 from ..gru import TimeGRU
 from ..lstm import TimeLSTM
 from ..rnn import TimeRNN
@@ -56,6 +57,8 @@ class LanguageModel:
         Seed/generator for initialisation and dropout, and the parameter dtype.
     """
 
+    has_train_mode = True          # forward(..., train=False) evaluates without dropout (the layer contract)
+
     def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, *, cell: str = "lstm",
                  num_layers: int = 1, dropout: float = 0.0, tie_weights: bool = False, stateful: bool = False,
                  rng=None, dtype=np.float32):
@@ -71,13 +74,25 @@ class LanguageModel:
         self.vocab_size = int(vocab_size)
         self.rng = rng                     # shared by initialisation and dropout (saved when resuming training)
         self.embed = Embedding(vocab_size, embed_size, rng=rng, dtype=dtype)
+        # stacked LSTM layers share one dict of backward scratch arrays: they run backward one after the other
+        shared = {"scratch": {}} if Recurrent is TimeLSTM else {}
         self.recurrent = [Recurrent(embed_size if k == 0 else hidden_size, hidden_size, stateful=stateful,
-                                    rng=rng, dtype=dtype) for k in range(num_layers)]
+                                    rng=rng, dtype=dtype, **shared) for k in range(num_layers)]
         self.out = TiedAffine(self.embed) if tie_weights else Affine(hidden_size, vocab_size, rng=rng, dtype=dtype)
         self.dropouts = [Dropout(dropout, rng=rng) for _ in range(num_layers + 1)]
         self.loss_layer = SoftmaxCrossEntropy()
         self.layers = [self.embed, *self.recurrent, self.out]
         self.params, self.grads = collect(*self.layers)
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """A new model (freshly initialised) built from ``config``, the dict of a model's ``config`` attribute:
+        the constructor's arguments, with the dtype by name. :func:`rnnbook.checkpoint.load_model` rebuilds
+        a saved model with it."""
+        config = dict(config)
+        dtype = np.dtype(config.pop("dtype", "float32"))
+        V, D, H = config.pop("vocab_size"), config.pop("embed_size"), config.pop("hidden_size")
+        return cls(V, D, H, dtype=dtype, **config)
 
     def num_params(self) -> int:
         """The number of trainable numbers (a tied matrix counts once)."""
@@ -138,6 +153,12 @@ class RNNLM(LanguageModel):
                  rng=None, dtype=np.float32):
         super().__init__(vocab_size, embed_size, hidden_size, cell="rnn", stateful=stateful, rng=rng, dtype=dtype)
         self.rnn = self.recurrent[0]
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """A new ``RNNLM`` from a ``config`` (the other entries are the fixed ones of this model)."""
+        return cls(config["vocab_size"], config["embed_size"], config["hidden_size"], stateful=config["stateful"],
+                   dtype=np.dtype(config.get("dtype", "float32")))
 
 
 class LSTMLM(LanguageModel):

@@ -28,17 +28,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_array, check_id, check_ids, check_positive_int, saved_by_forward
+from .._checks import check_array, check_id, check_ids, check_positive_int, is_integer, saved_by_forward
 from ..attention import Attention, attention_forward
 from ..bleu import exact_match as _exact_match
 from ..decode import beam_search, greedy_decode
 from ..functions import log_softmax
-from ..layers import Affine, Embedding, SoftmaxCrossEntropy, collect, init_rng
+from ..layers import Affine, Embedding, SoftmaxCrossEntropy, collect
+from ..seeds import init_rng
 from ..lstm import TimeLSTM, lstm_step_forward
-from ..train import fit_minibatches
 
 __all__ = ["encoder_forward", "peek_concat", "peek_concat_backward", "Encoder", "Decoder", "PeekyDecoder",
-           "AttentionDecoder", "Decoding", "Seq2Seq", "PeekySeq2Seq", "AttentionSeq2Seq", "fit_seq2seq", "exact_match"]
+           "AttentionDecoder", "Decoding", "Seq2Seq", "PeekySeq2Seq", "AttentionSeq2Seq", "exact_match"]
 
 
 # ----------------------------------------------------------------------------------------------- plain functions
@@ -69,7 +69,7 @@ def peek_concat_backward(dout, D):
     """Backward of :func:`peek_concat`: split ``dout`` ``(N, T, D + H)`` into ``dxs`` ``(N, T, D)`` and
     ``dh`` ``(N, H)``; ``h`` was used at every step, so its gradient is the sum over time."""
     dout = check_array("dout", dout, ndim=3, kind="float")
-    if not isinstance(D, (int, np.integer)) or isinstance(D, bool) or not 0 <= D < dout.shape[2]:
+    if not is_integer(D) or not 0 <= D < dout.shape[2]:
         raise ValueError(f"D must be an integer in [0, {dout.shape[2]}) (the width of xs), got {D!r}")
     return dout[:, :, :D].copy(), dout[:, :, D:].sum(axis=1)
 
@@ -346,32 +346,3 @@ def exact_match(references: list[str], hypotheses: list[str]) -> float:
         if not isinstance(strings, (list, tuple)) or not all(isinstance(x, str) for x in strings):
             raise TypeError(f"{name} must be a list of strings")
     return _exact_match([[list(r)] for r in references], [list(h) for h in hypotheses])
-
-
-def fit_seq2seq(model, src: np.ndarray, tgt: np.ndarray, *, epochs: int, batch_size: int = 128,
-                lr: float = 1e-2, max_norm: float = 5.0, seed: int = 0, evaluate=None, log=None) -> dict:
-    """Train ``model`` with Adam on shuffled minibatches (:func:`rnnbook.train.fit_minibatches`).
-
-    Parameters
-    ----------
-    model:
-        A :class:`Seq2Seq` (or anything with ``params``, ``grads``, ``forward(src, tgt)``, ``backward()``).
-    src, tgt:
-        Training arrays ``(N, S)`` and ``(N, L)``.
-    epochs, batch_size, lr, max_norm:
-        Passes over the data, minibatch size, Adam learning rate, gradient clipping norm.
-    seed:
-        Seed of the shuffling.
-    evaluate:
-        Optional ``evaluate(model) -> float`` called after every epoch (e.g. held-out exact match).
-    log:
-        Optional ``log(str)`` called with a one-line summary per epoch.
-
-    Returns
-    -------
-    ``{"loss": [mean training loss per epoch], "score": [evaluate(model) per epoch]}``
-    """
-    src = check_array("src", src, ndim=2, kind="int")
-    tgt = check_array("tgt", tgt, ndim=2, kind="int")
-    return fit_minibatches(model, {"src": src, "tgt": tgt}, epochs=epochs, batch_size=batch_size, lr=lr, max_norm=max_norm,
-                           seed=seed, evaluate=evaluate, log=log)

@@ -31,7 +31,8 @@ import numpy as np
 
 from ..data.addition import addition_pairs
 from ..data.pairs import END_ID, START_ID, decode_ids, encode_pairs, pair_vocab
-from ..models.seq2seq import PeekySeq2Seq, Seq2Seq, exact_match, fit_seq2seq
+from ..models.seq2seq import PeekySeq2Seq, Seq2Seq, exact_match
+from ..train import fit_seq2seq
 from . import _common
 from ._common import check_config, finish_log, limit_blas_threads, new_log, write_json
 
@@ -55,7 +56,7 @@ _SHARED = dict(
 #: ``ci`` epochs are the ``ci`` run of its variant, so the chapter trains that variant only once);
 #: ``long`` repeats the comparison from three seeds (the ``ci`` seed among them), with the ``ci`` budget:
 #: fifteen runs, too many for the page, which quotes the committed log instead. All use Adam and
-#: gradient-norm clipping (:func:`rnnbook.models.seq2seq.fit_seq2seq`).
+#: gradient-norm clipping (:func:`rnnbook.train.fit_seq2seq`).
 CONFIGS: dict[str, dict] = {
     "ci": dict(_SHARED, epochs=2, seeds=[0],                # model seed: initialisation and minibatch order
                variants=["baseline", "pre-padded", "reversed", "peeky", "reversed + peeky"]),
@@ -132,7 +133,7 @@ def build_model(data: dict, config, name: str, seed: int):
 def train_variant(data: dict, config, name: str, seed: int, *, log=None):
     """Train variant ``name`` from ``seed``; return ``(model, history)``.
 
-    ``history`` is the dict of :func:`~rnnbook.models.seq2seq.fit_seq2seq`: the mean training loss
+    ``history`` is the dict of :func:`~rnnbook.train.fit_seq2seq`: the mean training loss
     (``"loss"``) and the held-out greedy exact match (``"score"``) after every epoch.
     """
     config = _check_config(config)

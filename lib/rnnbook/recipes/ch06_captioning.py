@@ -34,7 +34,8 @@ import numpy as np
 from ..bleu import bleu_scores, exact_match
 from ..data.captions import (END_ID, HELD_OUT, START_ID, attribute_accuracy, caption_vocab, decode_captions,
                              digit_captions, encode_captions, shape_captions)
-from ..models.captioner import CONDITIONINGS, Captioner, caption_images, fit_captioner
+from ..models.captioner import CONDITIONINGS, Captioner, caption_images
+from ..train import fit_captioner
 from . import _common
 from ._common import check_config, finish_log, new_log, write_json
 
@@ -62,7 +63,7 @@ _SHAPES = dict(n_train=6000, n_test=1000, train_seed=1, test_seeds={"seen": 2, "
 
 #: The configurations, one dict of settings per task. ``ci`` is what the chapter trains; ``long`` is the
 #: hand-run recipe whose log the chapter quotes. Both train with Adam and gradient-norm clipping
-#: (:func:`rnnbook.models.captioner.fit_captioner`).
+#: (:func:`rnnbook.train.fit_captioner`).
 CONFIGS: dict[str, dict] = {
     "ci": {"digits": _DIGITS, "shapes": _SHAPES},
     "long": {
@@ -136,7 +137,8 @@ def caption_scores(predictions, caption_set, task: str) -> dict:
 
     Always ``exact match`` and ``BLEU-1`` to ``BLEU-4`` (:mod:`rnnbook.bleu`). For digits also
     ``digit accuracy`` (the fraction of true digits named correctly at their position) and ``exact match,
-    1 digit`` to ``exact match, 4 digits`` (on the strips of that many digits). For shapes also the per-attribute accuracies of
+    1 digit`` to ``exact match, 4 digits`` (on the strips of that many digits). For shapes also the per-attribute
+    accuracies of
     :func:`~rnnbook.data.captions.attribute_accuracy` (``count``, ``size``, ``colour``, ``shape``,
     ``colour+shape``, ``object``), and the same restricted to the objects of a held-out combination
     (keys prefixed ``held-out objects:``) when there are any.
@@ -172,7 +174,7 @@ def train_model(data: dict, config, conditioning: str, seed: int, *, log=None):
     """Train the captioner of ``conditioning`` from ``seed`` on ``data`` (from :func:`load_task`).
 
     Returns ``(model, history)``: ``history`` is the dict of
-    :func:`~rnnbook.models.captioner.fit_captioner`, the mean training loss (``"loss"``) and the greedy
+    :func:`~rnnbook.train.fit_captioner`, the mean training loss (``"loss"``) and the greedy
     exact match on the first test split (``"score"``) after every epoch.
     """
     cfg = _check_config(config)[data["task"]]
