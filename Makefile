@@ -37,11 +37,11 @@ book: $(STAMP)
 catalogs: $(STAMP)
 	$(BIN)/python i18n/zh.py catalogs
 
-# A notebook cell may take up to 10 minutes: the grader's batch test runs two sandboxed jobs of its own beside
-# the notebooks, so a heavy training cell can get a third of the 2 cores for a while.
 lint: $(STAMP)
 	$(BIN)/ruff check
 
+# A notebook cell may take up to 10 minutes: the grader's batch test runs two sandboxed jobs of its own beside
+# the notebooks, so a heavy training cell can get a third of the 2 cores for a while.
 test: lint browser sandbox
 	$(BIN)/python -m pytest -rs -n $(PYTEST_WORKERS) --dist loadfile \
 		--nbval --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout 600 \

@@ -1,7 +1,6 @@
 """Graded exercises of chapter 3 (LSTM gates)."""
 from __future__ import annotations
 
-import numpy as np
 
 from .core import Exercise, Question
 
