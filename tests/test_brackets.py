@@ -79,3 +79,57 @@ def test_next_char_probs_carries_the_state_and_restores_the_model(cell):
     assert not model.recurrent[0].stateful                      # restored
     with pytest.raises(ValueError, match="1-D"):
         next_char_probs(RNNLM(7, 3, 5, rng=0), ids[None])
+
+
+def _tiny_model_and_text():
+    text = "def f(a, b):\n    return g([a, 'x'], {b: (a)})\n" * 6
+    vocab = char_vocab(text + "?")
+    return LanguageModel(len(vocab), 6, 10, cell="lstm", rng=0, dtype=np.float64), text, vocab
+
+
+def test_closing_predictions_in_one_row_equal_the_full_distributions():
+    from rnnbook.brackets import closing_predictions
+    model, text, vocab = _tiny_model_and_text()
+    start = 7
+    one_row = closing_predictions(model, text, vocab, start=start, rows=1, chunk_len=9)
+    full = closing_accuracy(text, next_char_probs(model, vocab.encode(text[start:]), chunk_len=13), vocab,
+                            start=start)
+    keep = full.close < len(text)                      # closing_predictions scores the last closer too
+    assert np.array_equal(one_row.close, full.close[keep]) and np.array_equal(one_row.correct, full.correct[keep])
+    np.testing.assert_allclose(one_row.prob, full.prob[keep], rtol=1e-10)
+    assert all(not layer.stateful for layer in model.recurrent)
+
+
+def test_closing_predictions_score_only_closers_whose_opener_is_in_the_row():
+    from rnnbook.brackets import closing_predictions
+    model, text, vocab = _tiny_model_and_text()
+    rows = closing_predictions(model, text, vocab, rows=4)
+    row_len = len(text) // 4
+    assert len(rows.close) > 0 and np.all(rows.open // row_len == rows.close // row_len)
+    with pytest.raises(ValueError, match="too short"):
+        closing_predictions(model, text[:10], vocab, rows=8)
+    with pytest.raises(ValueError, match="fill"):
+        closing_predictions(model, text, vocab, fill="€")
+
+
+def test_blind_baseline_reads_only_after_the_opener():
+    from rnnbook.brackets import blind_baseline, closing_predictions
+    model, text, vocab = _tiny_model_and_text()
+    seen = closing_predictions(model, text, vocab, rows=1)
+    blind = blind_baseline(model, text, vocab, seen, max_read=5)
+    assert np.array_equal(blind.close, seen.close) and not blind.correct[seen.distance == 1].any()
+    k = int(np.flatnonzero(seen.distance > 6)[0])          # read the last 5 characters alone, from a zero state
+    c = int(seen.close[k])
+    model.reset_state()
+    z = model.predict(vocab.encode(text[c - 5:c])[None])[0, -1]
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    assert blind.prob[k] == pytest.approx(p[vocab.stoi[text[c]]], rel=1e-10)
+
+
+def test_wilson_interval():
+    from rnnbook.brackets import wilson_interval
+    lo, hi = wilson_interval(30, 100)
+    assert lo < 0.3 < hi and hi - lo == pytest.approx(0.18, abs=0.01)
+    assert wilson_interval(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="count"):
+        wilson_interval(0, 0)

@@ -109,18 +109,9 @@ def next_char_probs(model, ids, *, chunk_len: int = 2000) -> np.ndarray:
     if ids.ndim != 1 or ids.size == 0:
         raise ValueError(f"ids must be a non-empty 1-D array of token ids, got shape {ids.shape}")
     chunk_len = check_min_int("chunk_len", chunk_len, 1)
-    layers = model.recurrent
-    saved = [layer.stateful for layer in layers]
-    try:
-        for layer in layers:
-            layer.stateful = True
-        model.reset_state()
-        out = [np.asarray(softmax(model.predict(ids[None, s:s + chunk_len]).astype(np.float64))[0])
-               for s in range(0, ids.size, chunk_len)]
-    finally:
-        model.reset_state()
-        for layer, flag in zip(layers, saved):
-            layer.stateful = flag
+    out = _with_memory_reset(model, lambda: [
+        np.asarray(softmax(model.predict(ids[None, s:s + chunk_len]).astype(np.float64))[0])
+        for s in range(0, ids.size, chunk_len)])
     return np.concatenate(out)
 
 
