@@ -64,12 +64,12 @@ def _coupled_cases(rng):
 
 
 #: The fixed terms of the recall experiment: the learner chooses only the forget bias and the learning rate.
-RECALL_TERMS = {"T": 100, "min_T": 5, "hidden_size": 16, "batch_size": 128, "steps": 100, "check_every": 10}
+RECALL_TERMS = {"T": 100, "min_T": 5, "hidden_size": 16, "batch_size": 128, "steps": 300, "check_every": 10}
 
 
 def train_recall(config, seed):
     """Train an LSTM on "recall the first symbol" at T = 100 with the learner's forget bias and learning rate
-    (at most 100 Adam updates, :data:`RECALL_TERMS`) and return its test accuracy. Runs in the grader's
+    (at most 300 Adam updates, :data:`RECALL_TERMS`) and return its test accuracy. Runs in the grader's
     sandboxed process, which holds no learner code."""
     if not isinstance(config, dict) or set(config) != {"forget_bias", "lr"}:
         got = sorted(config) if isinstance(config, dict) else type(config).__name__
@@ -225,7 +225,7 @@ EXERCISES = [
         name="recall_config", points=2, run=train_recall, target=0.95, seeds=(0, 1, 2), budget_s=60,
         unit="test accuracy",
         prompt="a forget-gate bias and a learning rate, recall_config = {'forget_bias': ..., 'lr': ...}, with "
-               "which an LSTM of 16 units recalls the first symbol at T = 100 within 100 Adam updates",
-        nudge="Within 100 updates the gradient from the last step has to reach the first one from the start: "
+               "which an LSTM of 16 units recalls the first symbol at T = 100 within 300 Adam updates",
+        nudge="Within 300 updates the gradient from the last step has to reach the first one from the start: "
               "how much of it does the belt keep over 100 steps at initialisation?"),
 ]
