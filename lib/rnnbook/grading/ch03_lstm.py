@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from .core import Exercise, Question
+from .core import Choice, Exercise, Experiment, Question
 
 
 def _lstm_weights(rng, D, H):
@@ -62,6 +62,30 @@ def _coupled_cases(rng):
     return cases
 
 
+#: The fixed terms of the recall experiment: the learner chooses only the forget bias and the learning rate.
+RECALL_TERMS = {"T": 100, "min_T": 5, "hidden_size": 16, "batch_size": 128, "steps": 300, "check_every": 10}
+
+
+def train_recall(config, seed):
+    """Train an LSTM on "recall the first symbol" at T = 100 with the learner's forget bias and learning rate
+    (at most 300 Adam updates, :data:`RECALL_TERMS`) and return its test accuracy. Runs in the grader's
+    sandboxed process, which holds no learner code."""
+    if not isinstance(config, dict) or set(config) != {"forget_bias", "lr"}:
+        got = sorted(config) if isinstance(config, dict) else type(config).__name__
+        raise ValueError(f"recall_config should be a dict with exactly the keys 'forget_bias' and 'lr', got {got}")
+    values = {}
+    for key in ("forget_bias", "lr"):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            raise ValueError(f"recall_config[{key!r}] should be a finite number, got {value!r}")
+        values[key] = float(value)
+    if not 0 < values["lr"] <= 1:
+        raise ValueError(f"recall_config['lr'] should be a learning rate between 0 and 1, got {values['lr']}")
+    from ..experiments import train_memory_task
+    return train_memory_task("recall_first", "lstm", seed=seed, lr=values["lr"], forget_bias=values["forget_bias"],
+                             **RECALL_TERMS)["accuracy"]
+
+
 _ORDER = "The gates sit side by side along the 4H axis in the order f, i, g, o: f = a[:, :H], i = a[:, H:2H], " \
          "g = a[:, 2H:3H], o = a[:, 3H:]."
 
@@ -71,6 +95,10 @@ EXERCISES = [
     Exercise(
         name="lstm_step_forward", points=2, cases=_lstm_step_cases, outputs=("h_next", "c_next"),
         axes={"h_next": ("row", "unit"), "c_next": ("row", "unit")}, library="rnnbook.lstm.lstm_step_forward",
+        mistakes={"pytorch_order": "the first two blocks are read as i, f (PyTorch's order): this book's order "
+                                   "along 4H is f, i, g, o",
+                  "old_cell": "h_next reads the cell state of the previous step: it should read the cell "
+                              "state this step has just computed"},
         nudge="Check which gate multiplies which state, and the order of the four blocks along the 4H axis "
               "(the chapter's order, f, i, g, o); h_next uses the cell state of this step.",
         hint="Compute a = x @ Wx + h_prev @ Wh + b once, then sigmoid for f, i, o and tanh for g. "
@@ -81,6 +109,12 @@ EXERCISES = [
         axes={"dx": ("row", "input"), "dh_prev": ("row", "unit"), "dc_prev": ("row", "unit"),
               "dWx": ("input", "gate column"), "dWh": ("unit", "gate column"), "db": ("gate column",)},
         library="rnnbook.lstm.lstm_step_backward", blocks={"dWx": _GATES, "dWh": _GATES, "db": _GATES},
+        mistakes={"no_tanh_derivative": "the gradient that reaches the cell state through h_next skips the "
+                                        "derivative of the tanh that h_next applies to the cell",
+                  "no_dc_next": "the cell-state gradient collects only what arrives through h_next: the "
+                                "gradient dc_next that arrives along the belt itself is lost",
+                  "dc_prev_without_f": "the gradient passed back to c_prev skips the factor that multiplies "
+                                       "c_prev in the forward step"},
         nudge="Follow the outputs that are wrong back through the graph: the cell state reaches the loss along "
               "two paths, and each gate's gradient passes through its own activation's derivative.",
         hint="Recompute the gates and c_next first. The cell-state gradient has two sources: "
@@ -91,6 +125,10 @@ EXERCISES = [
     Exercise(
         name="lstm_forward", points=2, cases=_lstm_forward_cases, outputs=("hs", "cs"),
         axes={"hs": ("row", "time", "unit"), "cs": ("row", "time", "unit")}, library="rnnbook.lstm.lstm_forward",
+        mistakes={"c_not_carried": "every step starts from the initial cell state c0: the cell state of one "
+                                   "step is not handed to the next",
+                  "h_not_carried": "every step starts from the initial hidden state h0: the hidden state of one "
+                                   "step is not handed to the next"},
         nudge="Look at the first wrong time step: is everything that the step needs carried from the step before?",
         hint="Loop over t, calling your step function with xs[:, t], the previous h AND c (h0, c0 at t = 0), and "
              "store both states. If only time 0 is right, one of the two states is not being carried over."),
@@ -101,6 +139,10 @@ EXERCISES = [
               "dWh": ("unit", "gate column"), "db": ("gate column",)},
         library="rnnbook.gru.gru_step_backward", blocks={"dWx": ("r", "z", "n"), "dWh": ("r", "z", "n"),
                                                          "db": ("r", "z", "n")},
+        mistakes={"z_flipped": "these are the gradients of h_t = z * n + (1 - z) * h_prev, the update gate's "
+                               "other convention: in this book z keeps the old state and 1 - z writes",
+                  "no_direct_path": "dh_prev misses the road on which h_prev reaches h_next directly, "
+                                    "scaled by the update gate"},
         nudge="h_prev reaches h_next along three roads: directly through z * h_prev, through the gates r and z, "
               "and through the candidate's recurrent product. Which of them does a wrong output miss?",
         hint="Recompute ax = x @ Wx + b, ah = h_prev @ Wh, r, z and n. Then dn = dh * (1 - z), "
@@ -112,6 +154,10 @@ EXERCISES = [
     Exercise(
         name="lstm_step_fixed_gate", points=2, cases=_fixed_gate_cases, outputs=("h_next", "c_next"),
         axes={"h_next": ("row", "unit"), "c_next": ("row", "unit")},
+        mistakes={"preactivation": "the value is put in the gate's pre-activation, so the gate becomes "
+                                   "sigmoid(value) (tanh(value) for g): the gate itself should be the value",
+                  "pytorch_order": "the blocks are read in PyTorch's order i, f, g, o: this book's order along "
+                                   "4H is f, i, g, o"},
         nudge="The fixed gate replaces one of f, i, o, g by a constant everywhere it is used; the other three "
               "are computed exactly as in an ordinary step.",
         hint="Compute the ordinary step's four gates, then overwrite the one named by gate ('f', 'i', 'g' or "
@@ -120,6 +166,10 @@ EXERCISES = [
     Exercise(
         name="coupled_lstm_step", points=2, cases=_coupled_cases, outputs=("h_next", "c_next"),
         axes={"h_next": ("row", "unit"), "c_next": ("row", "unit")},
+        mistakes={"flipped": "the coupling is the wrong way round: f should multiply the old cell and 1 - f "
+                             "the new content",
+                  "uncoupled": "the same gate f scales both the old cell and the new content: the input gate "
+                               "of the coupled cell is the complement of f"},
         nudge="The coupled cell has three blocks, f, g, o, and no input gate of its own: what does it write "
               "with?",
         hint="a = x @ Wx + h_prev @ Wh + b with blocks f | g | o along 3H; f = sigmoid, g = tanh, o = sigmoid; "
@@ -135,14 +185,46 @@ EXERCISES = [
                "written (i * g = 0): the fraction of its starting cell state c_0 left after 10 steps",
         explanation="Each step multiplies c by f = sigmoid(1) = 0.731, so after 10 steps 0.731**10 = 0.044 is "
                     "left: an untrained belt leaks, which is why learning has to push f towards 1 (section 3.4)."),
-    Question(
-        name="q_ablation_forgetting", points=1, kind="choice", options=("forget", "input", "output"),
-        prompt="on the counting-since-the-last-reset task, removing which gate (fixing it at 1) hurts the LSTM most",
-        explanation="The forget gate: at a reset the full LSTM wipes its counter with f = 0 in one step; with f "
-                    "fixed at 1 it can only subtract at most 1 per step, and learns that slowly (section 3.7)."),
+    Choice(
+        name="c_belt_gradient", points=1, reveal_after=3,
+        prompt="a unit has f = 0.999 and i = 0.001 at every step of a long stretch: what happens to the gradients "
+               "in that stretch",
+        options={
+            "a": "i multiplies the new content g, not the old cell: the belt's only factor is f (dc_prev = dc * f), "
+                 "so closing the input gate does not block the gradient along the belt",
+            "b": "",
+            "c": "the belt multiplies the gradient by f at every step, and f < 1: 0.999 ** 100 is about 0.90, a "
+                 "slow decay; growing would need factors above 1, which a sigmoid never gives",
+            "d": "the input gate's pre-activation gets da_i = dc * g * i * (1 - i), and i * (1 - i) is about 0.001 "
+                 "when i = 0.001: a saturated gate passes almost no gradient to its own weights"},
+        explanation="Along the belt the gradient is multiplied by f = 0.999 per step, so it survives (about 0.90 "
+                    "after 100 steps). The input gate is saturated: i * (1 - i) is about 0.001, so its weights get "
+                    "a thousandth of the gradient they would get at i = 0.5, and the unit is slow to learn to "
+                    "write in that stretch."),
     Question(
         name="q_gru_lstm_ratio", points=1, kind="number",
         prompt="the number of trainable numbers of a TimeGRU divided by that of a TimeLSTM with the same D and H",
         explanation="Both hold one (D, H) block, one (H, H) block and one bias per gate or candidate: the GRU "
                     "has three (r, z, n), the LSTM four (f, i, g, o), so 3/4 = 0.75."),
+    Choice(
+        name="c_forget_bias_large", points=1, reveal_after=3,
+        prompt="why not initialise the forget bias at 10, so that the belt starts fully open (f = 0.99995)",
+        options={
+            "a": "the belt multiplies the gradient by f < 1 at every step, so it cannot explode along the belt, "
+                 "whatever the bias",
+            "b": "the bias is learned, but the gradient that reaches it is scaled by f * (1 - f): about 0.2 at "
+                 "bias 1, about 5e-5 at bias 10, so a bias of 10 barely moves",
+            "c": "the input gate has its own bias (0 at initialisation): the forget bias changes f only",
+            "d": ""},
+        explanation="At bias 10 the forget gate is saturated: f * (1 - f) is about 5e-5, so the gradient reaching "
+                    "the gate's weights and bias is tiny and the network can hardly learn to forget. And with "
+                    "f close to 1 the cell adds up every write, so tanh(c) saturates too and little gradient "
+                    "passes through h. Bias 1 (f = 0.73) keeps the belt fairly open and the gate trainable."),
+    Experiment(
+        name="recall_config", points=2, run=train_recall, target=0.95, seeds=(0, 1, 2), budget_s=60,
+        unit="test accuracy",
+        prompt="a forget-gate bias and a learning rate, recall_config = {'forget_bias': ..., 'lr': ...}, with "
+               "which an LSTM of 16 units recalls the first symbol at T = 100 within 300 Adam updates",
+        nudge="Within 300 updates the gradient from the last step has to reach the first one from the start: "
+              "how much of it does the belt keep over 100 steps at initialisation?"),
 ]
