@@ -5,21 +5,21 @@ Each chapter ``NN_slug`` has a module ``rnnbook.grading.chNN_slug`` with a list 
 the code cells tagged ``graded`` in ``solutions/NN_slug.ipynb``: the solutions notebook is the single
 source of truth.
 
-In a notebook (feedback in the learner's own kernel, not the grade: :mod:`rnnbook.grading.notebook`)::
+In a notebook (feedback in the learner's own kernel, not the grade: ``rnnbook.grading.notebook``)::
 
     from rnnbook.grading import Grader
     grader = Grader("01_rnn")
     grader.check(rnn_step_forward)
     grader.score(globals())
 
-The grade (:mod:`rnnbook.grading.session`): the trusted grader process loads the references and builds
+The grade (``rnnbook.grading.session``): the trusted grader process loads the references and builds
 every input and expected output, runs the learner's notebook in a separate sandboxed process that never
 receives a reference, and compares what comes back::
 
     python -m rnnbook.grade exercises/01_rnn.ipynb [--json]
 
-This module only re-exports: where things are found (:mod:`.catalog`), the specs and the judging
-(:mod:`.core`), the policy shared by both paths (:mod:`.policy`).
+This module only re-exports: where things are found (``rnnbook.grading.catalog``), the specs and the judging
+(:mod:`.core`), the policy shared by both paths (``rnnbook.grading.policy``).
 """
 from .catalog import (chapters, dependencies, exercises_for, find_solutions, format_table, graded_cells,
                       rebuild_case, reference_functions, reference_namespace, register, solutions_dir)
