@@ -1,6 +1,7 @@
 """Graded exercises of chapter 3 (LSTM gates)."""
 from __future__ import annotations
 
+import numpy as np
 
 from .core import Choice, Exercise, Experiment, Question
 
