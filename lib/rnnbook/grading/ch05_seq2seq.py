@@ -166,7 +166,8 @@ EXERCISES = [
                                   "weights must be a distribution over the source positions",
                   "mask_after": "the padding weights are set to 0 after the softmax, so the remaining weights of "
                                 "a row no longer sum to 1"},
-        nudge="Padding positions (mask False) must get weight exactly 0 and the other weights of a row must still "
+        nudge="For each decoder step the weights are a distribution over the source positions (the last axis). "
+              "Padding positions (mask False) must get weight exactly 0 and the other weights of a row must still "
               "sum to 1: change the scores before the softmax, not the weights after it.",
         hint="scores = hs_dec @ hs_enc.transpose(0, 2, 1) has shape (N, T, S); where mask is False set the score "
              "to -inf (np.where(mask[:, None, :], scores, -np.inf)); the softmax runs over the LAST axis (source "
