@@ -79,8 +79,8 @@ def _additive_cases(rng):
 #: The addition task of the experiment: smaller than the chapter's (4,000 training questions with operands of 1 or
 #: 2 digits instead of 45,000 with up to 3) so that a good configuration trains in about 10 s of CPU; the 500
 #: held-out questions are none of the training ones.
-ADDITION_TASK = dict(n_train=4000, n_test=500, max_digits=2, train_seed=11, test_seed=12, embed_size=16,
-                     hidden_size=128, batch_size=128, max_norm=5.0)
+ADDITION_TASK = {"n_train": 4000, "n_test": 500, "max_digits": 2, "train_seed": 11, "test_seed": 12,
+                 "embed_size": 16, "hidden_size": 128, "batch_size": 128, "max_norm": 5.0}
 _CONFIG_KEYS = {"variant", "lr", "epochs"}
 
 
@@ -121,7 +121,7 @@ def _train_addition(config, seed):
     test = addition_pairs(task["n_test"], max_digits=d, seed=task["test_seed"], exclude=train)
     vocab = pair_vocab(train, test)
     cls, reverse, pad = VARIANTS[config["variant"]]
-    kw = dict(src_len=2 * d + 1, tgt_len=d + 1, reverse_source=reverse, pad_source=pad)
+    kw = {"src_len": 2 * d + 1, "tgt_len": d + 1, "reverse_source": reverse, "pad_source": pad}
     (src, tgt), (test_src, _) = encode_pairs(train, vocab, **kw), encode_pairs(test, vocab, **kw)
     model = cls(len(vocab), task["embed_size"], task["hidden_size"], rng=seed)
     fit_seq2seq(model, src, tgt, epochs=epochs, batch_size=task["batch_size"], lr=float(lr),
