@@ -137,11 +137,13 @@ EXERCISES = [
         name="top_p_distribution", points=2, cases=_top_p_cases, outputs=("probs",),
         axes={"probs": ("word",)},
         nudge="Sort the probabilities from the largest down and walk along their running total: which words "
-              "are needed before the total reaches p?",
+              "are needed before the total reaches p? The nucleus is never empty: when the most probable word "
+              "alone has more than p, it is that one word.",
         hint="Keep a word when the total of the words ranked ABOVE it (ties: the lower index first) is still "
              "< p, so that the word that crosses p is kept; zero the others and renormalise over the last axis.",
-        mistakes={"one_too_few": "the nucleus is one word too small: the word whose probability makes the "
-                                 "running total reach p belongs to it, so the kept words add up to at least p",
+        mistakes={"one_too_few": "the nucleus is one word too small wherever it holds more than one word: the "
+                                 "word whose probability makes the running total reach p belongs to it, so the "
+                                 "kept words add up to at least p",
                   "no_renormalise": "the kept probabilities do not add up to 1: they must be renormalised "
                                     "after the others are set to 0"}),
     Exercise(
