@@ -208,9 +208,9 @@ EXERCISES = [
             "d": ""},
         explanation="The output layer's part is dlogits^T h, and dlogits = softmax - onehot is non-zero in "
                     "every column, because the softmax gives every word some probability: every row of E "
-                    "moves at every step, pushed away from the states after which its word did not come next. "
-                    "Untied, only the rows of the batch's input tokens move (the embedding's gradient is "
-                    "sparse).",
+                    "receives a gradient from every batch, which pushes it away from the states after which its "
+                    "word did not come next. Untied, only the rows of the batch's input tokens receive one (the "
+                    "embedding's gradient is sparse).",
         reveal_after=3),
     Choice(
         name="c_agreement_skew", points=1,
