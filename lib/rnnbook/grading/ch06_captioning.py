@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Exercise, Question
+from .core import Choice, Exercise, Experiment, Question
 
 CONV_SHAPES = [  # N, C, H, W, F, k, stride, pad
     (1, 1, 3, 3, 1, 2, 1, 0),
@@ -13,15 +13,55 @@ CONV_SHAPES = [  # N, C, H, W, F, k, stride, pad
 ]
 
 
-def _im2col_cases(rng):
-    return [{"x": rng.standard_normal((N, C, H, W)), "kh": k, "kw": k, "stride": s, "pad": p}
-            for N, C, H, W, F, k, s, p in CONV_SHAPES] + [
-        {"x": rng.standard_normal((2, 2, 5, 7)), "kh": 2, "kw": 3, "stride": 1, "pad": 0}]
+def _col2im_cases(rng):
+    cases = []
+    for N, C, H, W, F, k, s, p in CONV_SHAPES + [(2, 2, 5, 7, 1, 2, 1, 0)]:
+        OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+        cases.append({"cols": rng.standard_normal((N * OH * OW, C * k * k)), "x_shape": (N, C, H, W),
+                      "kh": k, "kw": k, "stride": s, "pad": p})
+    return cases
 
 
-def _conv_cases(rng):
-    return [{"x": rng.standard_normal((N, C, H, W)), "W": rng.standard_normal((F, C, k, k)),
-             "b": rng.standard_normal(F), "stride": s, "pad": p} for N, C, H, W, F, k, s, p in CONV_SHAPES]
+def _conv_back_cases(rng):
+    cases = []
+    for N, C, H, W, F, k, s, p in CONV_SHAPES:
+        OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+        cases.append({"dout": rng.standard_normal((N, F, OH, OW)), "x": rng.standard_normal((N, C, H, W)),
+                      "W": rng.standard_normal((F, C, k, k)), "stride": s, "pad": p})
+    return cases
+
+
+DIGIT_TRAIN, DIGIT_TEST = 2000, 500      # strips the experiment trains on and scores on
+CONDITIONINGS = ("init", "peeky", "attention")
+
+
+def train_digits(config, seed):
+    """Train a captioner on 2,000 digit strips with the learner's configuration and return its exact match
+    on 500 held-out strips. Runs in a process that holds no learner code."""
+    from ..data.captions import caption_vocab, decode_captions, digit_captions, encode_captions
+    from ..models.captioner import Captioner, caption_images, fit_captioner
+
+    if not isinstance(config, dict):
+        raise ValueError(f"digits_config must be a dict, got {type(config).__name__}")
+    unknown = sorted(set(config) - {"conditioning", "lr", "epochs"})
+    if unknown:
+        raise ValueError(f"digits_config has unknown keys {unknown}: use conditioning, lr and epochs")
+    conditioning = config.get("conditioning")
+    if conditioning not in CONDITIONINGS:
+        raise ValueError(f"conditioning must be one of {CONDITIONINGS}, got {conditioning!r}")
+    lr, epochs = config.get("lr", 3e-3), config.get("epochs", 4)
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not 0 < lr <= 0.05:
+        raise ValueError(f"lr must be a number in (0, 0.05], got {lr!r}")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or not 1 <= epochs <= 6:
+        raise ValueError(f"epochs must be an integer from 1 to 6, got {epochs!r}")
+    train = digit_captions(DIGIT_TRAIN, split="train", seed=1)
+    test = digit_captions(DIGIT_TEST, split="test", seed=2)
+    vocab = caption_vocab(train.captions)
+    model = Captioner(len(vocab), (1, 8, 32), conditioning=conditioning, channels=(16, 32), rng=seed)
+    fit_captioner(model, train.images, encode_captions(train.captions, vocab, 4), epochs=epochs, lr=float(lr),
+                  seed=seed)
+    pred = decode_captions(caption_images(model, test.images, 5), vocab)
+    return float(np.mean([p == c for p, c in zip(pred, test.captions)]))
 
 
 def _pool_cases(rng, backward=False):
@@ -99,18 +139,31 @@ def _avgpool_cases(rng):
 
 EXERCISES = [
     Exercise(
-        name="im2col", points=2, cases=_im2col_cases, outputs=("cols",), axes={"cols": ("row", "column")},
-        library="rnnbook.conv.im2col",
-        hint="Pad x first (np.pad on the last two axes only). Row (n * OH + i) * OW + j is the patch at "
-             "(i * stride, j * stride) of image n, flattened in the order (channel, kernel row, kernel column), "
-             "i.e. xpad[n, :, i*stride:i*stride+kh, j*stride:j*stride+kw].reshape(-1); "
-             "OH = (H + 2 pad - kh) // stride + 1."),
+        name="col2im", points=2, cases=_col2im_cases, outputs=("dx",),
+        axes={"dx": ("image", "channel", "row", "column")}, library="rnnbook.conv.col2im",
+        nudge="A pixel lies in every patch that covers it: with stride < kernel size it appears in several rows "
+              "of cols, and each of those rows holds a share of its gradient.",
+        hint="Make a zero array of the PADDED shape; for every image n and output position (i, j), ADD row "
+             "(n * OH + i) * OW + j, reshaped to (C, kh, kw), onto the window at (i * stride, j * stride); "
+             "return the array without its border of pad pixels.",
+        mistakes={"assign": "each window is ASSIGNED (=), so a pixel shared by overlapping patches keeps only "
+                            "the last patch's gradient: the shares must be added",
+                  "padded": "the result still holds the padding border: return only the (H, W) pixels of x"}),
     Exercise(
-        name="conv_forward", points=2, cases=_conv_cases, outputs=("out",),
-        axes={"out": ("image", "filter", "row", "column")}, library="rnnbook.conv.conv_forward",
-        hint="With cols = im2col(x, kh, kw, stride, pad) of shape (N*OH*OW, C*kh*kw), the output is "
-             "cols @ W.reshape(F, -1).T + b, of shape (N*OH*OW, F): reshape it to (N, OH, OW, F) and move the "
-             "filter axis to position 1 (transpose(0, 3, 1, 2)), not a plain reshape to (N, F, OH, OW)."),
+        name="conv_backward", points=2, cases=_conv_back_cases, outputs=("dx", "dW", "db"),
+        axes={"dx": ("image", "channel", "row", "column"), "dW": ("filter", "channel", "row", "column"),
+              "db": ("filter",)},
+        library="rnnbook.conv.conv_backward",
+        absent=("rnnbook.conv.Conv2D",),
+        nudge="The forward pass is out = cols @ Wmat.T + b with cols = im2col(x): backpropagate through that "
+              "matrix product, then send the columns' gradient back to the pixels.",
+        hint="Bring dout to (N*OH*OW, F) with the filter axis last (transpose(0, 2, 3, 1), then reshape); "
+             "db = its column sums; dW = (dout_rows.T @ cols).reshape(W.shape); dx = col2im(dout_rows @ Wmat, "
+             "x.shape, kh, kw, stride, pad).",
+        mistakes={"reshape": "dout is reshaped to (N*OH*OW, F) without first moving the filter axis last, so "
+                             "its rows mix filters and positions",
+                  "db_mean": "db averages dout over the images and positions: the bias is used once at each of "
+                             "them, so its gradient is the SUM"}),
     Exercise(
         name="maxpool_forward", points=1, cases=lambda rng: _pool_cases(rng), outputs=("out",),
         axes={"out": ("image", "channel", "row", "column")}, library="rnnbook.conv.maxpool_forward",
@@ -175,4 +228,34 @@ EXERCISES = [
         prompt="the same BLEU-4 with smoothing=0.1 (Chen and Cherry's method 1)",
         explanation="p1 = 1/1, and each of p2, p3, p4 becomes 0.1/1; the brevity penalty is 1 (c = r = 1), so "
                     "BLEU-4 = (1 * 0.1 * 0.1 * 0.1) ** (1/4) = 0.1 ** 0.75, about 0.178."),
+    Experiment(
+        name="digits_config", points=3,
+        prompt="a configuration digits_config = {'conditioning': ..., 'lr': ..., 'epochs': ...} that reaches an "
+               "exact match of at least 0.5 on 500 held-out digit strips after training on 2,000",
+        run=train_digits, target=0.5, seeds=(0, 1), budget_s=60, unit="exact match",
+        nudge="With 2,000 strips and at most 6 epochs, how the image reaches the decoder matters more than "
+              "anything else: which conditioning lets the word at position t look at the part of the strip "
+              "that holds digit t?"),
+    Choice(
+        name="c_col2im_add", points=1,
+        prompt="why col2im adds each row of cols onto the image instead of writing it there",
+        options={"overlap": "",
+                 "batch": "the images of a batch have rows of their own in cols and never share a pixel, so "
+                          "they need no sum",
+                 "padding": "the padding is dropped at the end; it is not why rows are added",
+                 "speed": "adding is no faster than writing: the result would be WRONG for overlapping "
+                          "patches, not slower"},
+        explanation="with stride < kernel size a pixel lies in several patches, so it is used by several rows "
+                    "of cols; the chain rule sums the gradients of all the uses of a number."),
+    Choice(
+        name="c_filter_grad", points=1,
+        prompt="a filter slides over every position of every image; its gradient dW is a sum over all those "
+               "positions of dout at the position times what",
+        options={"patch": "",
+                 "output": "the output at a position is what the filter produced, not what it multiplied: "
+                           "the gradient of a weight is the upstream gradient times the weight's INPUT",
+                 "filter": "dW cannot depend on W itself here: the convolution is linear in W",
+                 "dx": "dx is another result of the backward pass, computed from dout and W, not a factor of dW"},
+        explanation="out = cols @ Wmat.T + b, so dWmat = dout_rows.T @ cols: each position adds dout there "
+                    "times the input patch (the row of cols) the filter was applied to."),
 ]
