@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Exercise, Question
+from .core import Choice, Exercise, Experiment, Question
 
 
 def _unbroadcast_cases(rng):
@@ -156,6 +156,31 @@ def _reverse_cases(rng):
     return cases
 
 
+XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_Y = np.array([0.0, 1.0, 1.0, 0.0])
+
+
+def xor_error(returned, seed):
+    """The mean squared error on the four XOR points of the network whose parameters the learner's
+    fit_xor(seed) returned: y = sigmoid(tanh(X @ W1 + b1) @ w2 + b2); computed in the grader."""
+    if not isinstance(returned, dict):
+        raise ValueError(f"fit_xor must return a dict of parameters, got {type(returned).__name__}")
+    missing = sorted({"W1", "b1", "w2", "b2"} - set(returned))
+    if missing:
+        raise ValueError(f"fit_xor's dict misses {missing}")
+    W1, b1 = np.asarray(returned["W1"], dtype=float), np.asarray(returned["b1"], dtype=float)
+    w2, b2 = np.asarray(returned["w2"], dtype=float), np.asarray(returned["b2"], dtype=float)
+    if W1.ndim != 2 or W1.shape[0] != 2 or not 1 <= W1.shape[1] <= 16:
+        raise ValueError(f"W1 must have shape (2, H) with H from 1 to 16, got {W1.shape}")
+    H = W1.shape[1]
+    if b1.shape != (H,) or w2.shape != (H,) or b2.size != 1:
+        raise ValueError(f"b1 and w2 must have shape ({H},) and b2 one number, got {b1.shape}, {w2.shape}, "
+                         f"{b2.shape}")
+    z = np.tanh(XOR_X @ W1 + b1) @ w2 + b2.reshape(())
+    y = 1 / (1 + np.exp(-np.clip(z, -500, 500)))
+    return float(np.mean((y - XOR_Y) ** 2))
+
+
 EXERCISES = [
     Exercise(
         name="unbroadcast", points=2, cases=_unbroadcast_cases, outputs=("grad_in",),
@@ -213,4 +238,36 @@ EXERCISES = [
         explanation="forward mode: K n^3 for the products plus n^2 for the final vector-matrix product, "
                     "6 * 125,000 + 2,500 = 752,500; reverse mode: K n^2 = 15,000; the ratio is about 50.2, "
                     "close to n."),
+    Experiment(
+        name="fit_xor", points=3,
+        prompt="a training function fit_xor(seed) that returns the parameters W1 (2, H), b1 (H,), w2 (H,), b2 of "
+               "y = sigmoid(tanh(X @ W1 + b1) @ w2 + b2) fitted to XOR, with gradients from reverse mode",
+        measure=xor_error, target=0.01, lower_is_better=True, seeds=(0, 1, 2), budget_s=20,
+        unit="mean squared error on XOR",
+        nudge="Start from small random weights drawn with np.random.default_rng(seed) (all-zero weights keep "
+              "the hidden units identical), and take enough steps: a few thousand full-batch steps are cheap."),
+    Choice(
+        name="c_topo_why", points=1,
+        prompt="why the engine walks a topological order backwards instead of calling each parent's backward "
+               "as soon as a node has its gradient (a plain depth-first walk from the loss)",
+        options={"complete": "",
+                 "speed": "the order costs one graph traversal either way; a depth-first walk is not slower, it "
+                          "is WRONG for shared nodes",
+                 "recursion": "the depth of the recursion is a practical limit, not the reason: a shallow graph "
+                              "with a shared node breaks the plain walk too",
+                 "leaves": "leaves would get their gradient either way; the problem is an intermediate node "
+                           "passing on a gradient before all its users have contributed"},
+        explanation="a node used by several operations must have received the contributions of ALL its users "
+                    "before it passes its gradient to its parents; in reverse topological order every user comes "
+                    "before the node it uses."),
+    Choice(
+        name="c_unbroadcast_sum", points=1,
+        prompt="why unbroadcast SUMS the gradient over the axes that broadcasting added, rather than averaging it",
+        options={"uses": "",
+                 "mean": "averaging would divide the true gradient by the number of copies: a gradient check "
+                         "would show it too small",
+                 "shape": "a mean over the same axes gives the same shape: the shape is not what decides",
+                 "stable": "the sum is no more stable numerically than the mean; the mean is simply wrong"},
+        explanation="broadcasting uses the same number once per copy; the chain rule adds the gradients of all "
+                    "the uses of a number, so the copies' gradients are summed."),
 ]
