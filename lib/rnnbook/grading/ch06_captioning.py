@@ -237,16 +237,18 @@ EXERCISES = [
               "anything else: which conditioning lets the word at position t look at the part of the strip "
               "that holds digit t?"),
     Choice(
-        name="c_col2im_add", points=1,
-        prompt="why col2im adds each row of cols onto the image instead of writing it there",
-        options={"overlap": "",
-                 "batch": "the images of a batch have rows of their own in cols and never share a pixel, so "
-                          "they need no sum",
-                 "padding": "the padding is dropped at the end; it is not why rows are added",
-                 "speed": "adding is no faster than writing: the result would be WRONG for overlapping "
-                          "patches, not slower"},
-        explanation="with stride < kernel size a pixel lies in several patches, so it is used by several rows "
-                    "of cols; the chain rule sums the gradients of all the uses of a number."),
+        name="c_corner_uses", points=1,
+        prompt="with a 3 x 3 kernel, stride 1 and NO padding, from how many output positions does the top-left "
+               "pixel of an image receive gradient",
+        options={"one": "",
+                 "nine": "nine is the count of an interior pixel: only the patch whose top-left corner it is "
+                         "contains the image's corner pixel",
+                 "four": "four would need patches starting left of or above the image, which exist only with "
+                         "padding",
+                 "zero": "the first patch, at (0, 0), does contain it"},
+        explanation="only the patch at output (0, 0) covers the corner, so dx there is one row's share; an "
+                    "interior pixel collects nine. Without padding the border pixels weigh less in both passes, "
+                    "one reason to pad."),
     Choice(
         name="c_filter_grad", points=1,
         prompt="a filter slides over every position of every image; its gradient dW is a sum over all those "

@@ -247,27 +247,27 @@ EXERCISES = [
         nudge="Start from small random weights drawn with np.random.default_rng(seed) (all-zero weights keep "
               "the hidden units identical), and take enough steps: a few thousand full-batch steps are cheap."),
     Choice(
-        name="c_topo_why", points=1,
-        prompt="why the engine walks a topological order backwards instead of calling each parent's backward "
-               "as soon as a node has its gradient (a plain depth-first walk from the loss)",
-        options={"complete": "",
-                 "speed": "the order costs one graph traversal either way; a depth-first walk is not slower, it "
-                          "is WRONG for shared nodes",
-                 "recursion": "the depth of the recursion is a practical limit, not the reason: a shallow graph "
-                              "with a shared node breaks the plain walk too",
-                 "leaves": "leaves would get their gradient either way; the problem is an intermediate node "
-                           "passing on a gradient before all its users have contributed"},
-        explanation="a node used by several operations must have received the contributions of ALL its users "
-                    "before it passes its gradient to its parents; in reverse topological order every user comes "
-                    "before the node it uses."),
+        name="c_assign_square", points=1,
+        prompt="for L = (x * x).sum(), what x.grad would be if the engine ASSIGNED each contribution to a "
+               "parent's gradient instead of adding it",
+        options={"x": "",
+                 "2x": "2x is the right gradient, which needs BOTH contributions of the product: assigning keeps "
+                       "only the last one",
+                 "zero": "each contribution is g * x, not zero; assigning loses one of them, not both",
+                 "x2": "x ** 2 is the value of the product, not a gradient"},
+        explanation="mul_backward returns (g * x, g * x) for the two uses of x; adding gives 2x, assigning keeps "
+                    "the second alone: x, half the true gradient. A gradient check catches it."),
     Choice(
-        name="c_unbroadcast_sum", points=1,
-        prompt="why unbroadcast SUMS the gradient over the axes that broadcasting added, rather than averaging it",
-        options={"uses": "",
-                 "mean": "averaging would divide the true gradient by the number of copies: a gradient check "
-                         "would show it too small",
-                 "shape": "a mean over the same axes gives the same shape: the shape is not what decides",
-                 "stable": "the sum is no more stable numerically than the mean; the mean is simply wrong"},
-        explanation="broadcasting uses the same number once per copy; the chain rule adds the gradients of all "
-                    "the uses of a number, so the copies' gradients are summed."),
+        name="c_no_zero_grad", points=1,
+        prompt="a training loop calls loss.backward() and an SGD step W -= lr * W.grad every iteration but never "
+               "zero_grad(): what does the step at iteration k follow",
+        options={"sum": "",
+                 "latest": "the latest gradient is only one term: the leaf's .grad still holds every earlier "
+                           "call's gradient",
+                 "mean": "nothing divides by the number of calls: the gradients are added, not averaged",
+                 "error": "the engine raises no error: accumulating on leaves across calls is its documented "
+                          "behaviour"},
+        explanation="leaves accumulate across calls, so W.grad after k calls is the sum of the k gradients "
+                    "(each at its own W): the steps grow and point partly where the weights were, not where "
+                    "they are."),
 ]
