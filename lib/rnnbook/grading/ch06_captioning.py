@@ -37,9 +37,9 @@ CONDITIONINGS = ("init", "peeky", "attention")
 
 def train_digits(config, seed):
     """Train a captioner on 2,000 digit strips with the learner's configuration and return its exact match
-    on 500 held-out strips. Runs in a process that holds no learner code."""
-    from ..data.captions import caption_vocab, decode_captions, digit_captions, encode_captions
-    from ..models.captioner import Captioner, caption_images, fit_captioner
+    on 500 held-out strips. Runs in a process that holds no learner code, on one BLAS thread (the products are
+    small: more threads only contend with each other)."""
+    from threadpoolctl import threadpool_limits
 
     if not isinstance(config, dict):
         raise TypeError(f"digits_config must be a dict, got {type(config).__name__}")
@@ -54,11 +54,19 @@ def train_digits(config, seed):
         raise ValueError(f"lr must be a number in (0, 0.05], got {lr!r}")
     if not isinstance(epochs, int) or isinstance(epochs, bool) or not 1 <= epochs <= 6:
         raise ValueError(f"epochs must be an integer from 1 to 6, got {epochs!r}")
+    with threadpool_limits(limits=1):
+        return _train_digits(conditioning, float(lr), epochs, seed)
+
+
+def _train_digits(conditioning, lr, epochs, seed):
+    from ..data.captions import caption_vocab, decode_captions, digit_captions, encode_captions
+    from ..models.captioner import Captioner, caption_images, fit_captioner
+
     train = digit_captions(DIGIT_TRAIN, split="train", seed=1)
     test = digit_captions(DIGIT_TEST, split="test", seed=2)
     vocab = caption_vocab(train.captions)
     model = Captioner(len(vocab), (1, 8, 32), conditioning=conditioning, channels=(16, 32), rng=seed)
-    fit_captioner(model, train.images, encode_captions(train.captions, vocab, 4), epochs=epochs, lr=float(lr),
+    fit_captioner(model, train.images, encode_captions(train.captions, vocab, 4), epochs=epochs, lr=lr,
                   seed=seed)
     pred = decode_captions(caption_images(model, test.images, 5), vocab)
     return float(np.mean([p == c for p, c in zip(pred, test.captions)]))
@@ -169,7 +177,11 @@ EXERCISES = [
         axes={"out": ("image", "channel", "row", "column")}, library="rnnbook.conv.maxpool_forward",
         hint="out[n, c, i, j] is the max of x[n, c, i*stride:i*stride+pool, j*stride:j*stride+pool]; "
              "OH = (H - pool) // stride + 1, so a leftover row or column at the end is dropped.",
-        mistakes={'ignore_stride': 'the windows start every `pool` pixels whatever the stride: they should start every `stride` pixels (they overlap when stride < pool)', 'mean': "each window's MEAN is returned (average pooling): max pooling keeps its largest value"},
+        mistakes={
+            'ignore_stride': 'the windows start every `pool` pixels whatever the stride: they should start every '
+                             '`stride` pixels (they overlap when stride < pool)',
+            'mean': "each window's MEAN is returned (average pooling): max pooling keeps its largest value"
+        },
         nudge="Each output is one window's largest value; the windows start every `stride` pixels.",),
     Exercise(
         name="maxpool_backward", points=2, cases=lambda rng: _pool_cases(rng, backward=True), outputs=("dx",),
@@ -177,7 +189,12 @@ EXERCISES = [
         hint="dout[n, c, i, j] goes to the position of the maximum of its window and nowhere else; when several "
              "entries are equal (a window of zeros after a ReLU), only the FIRST in row-major order (np.argmax of "
              "the flattened window) gets it. Add (+=), do not assign, when windows overlap (stride < pool).",
-        mistakes={'all_ties': 'when several entries of a window tie for the maximum (zeros after a ReLU), every one of them gets the gradient: only the first in row-major order should', 'assign': "a pixel that is the maximum of two overlapping windows keeps only the last window's gradient: the two must be added"},
+        mistakes={
+            'all_ties': 'when several entries of a window tie for the maximum (zeros after a ReLU), every one of '
+                        'them gets the gradient: only the first in row-major order should',
+            'assign': "a pixel that is the maximum of two overlapping windows keeps only the last window's gradient: "
+                      'the two must be added'
+        },
         nudge='The gradient of a maximum goes to the entry that was the maximum, and to no other.',),
     Exercise(
         name="masked_cross_entropy", points=2, cases=_loss_cases, outputs=("loss", "dlogits"),
@@ -185,7 +202,12 @@ EXERCISES = [
         hint="Divide by the number of positions whose target is NOT pad_id (not by N*T), give padded positions a "
              "zero gradient, and subtract the maximum of each row of logits before exp (one case has large "
              "logits): dlogits = (softmax - onehot) / count.",
-        mistakes={'all_positions': 'the loss and gradient are divided by N * T, padded positions included: divide by the number of positions whose target is not padding', 'pad_grad': 'the loss is right, but padded positions get a non-zero gradient: they are not part of the loss'},
+        mistakes={
+            'all_positions': 'the loss and gradient are divided by N * T, padded positions included: divide by the '
+                             'number of positions whose target is not padding',
+            'pad_grad': 'the loss is right, but padded positions get a non-zero gradient: they are not part of the '
+                        'loss'
+        },
         nudge='Only the positions whose target is not padding count, in the loss and in its gradient.',),
     Exercise(
         name="modified_precision", points=2, cases=_precision_cases, outputs=("clipped", "total"),
@@ -193,13 +215,21 @@ EXERCISES = [
         hint="Count the candidate's n-grams (tuples of n consecutive words) with collections.Counter; clip each "
              "count at the MAXIMUM count of that n-gram in any single reference (not the sum over references); "
              "total = number of candidate n-grams, but at least 1.",
-        mistakes={'sum_refs': "each n-gram's count is clipped at its count summed over the references: clip at its count in the single reference where it occurs most", 'no_clip': 'an n-gram that occurs in a reference counts as often as the candidate repeats it: its count must be clipped'},
+        mistakes={
+            'sum_refs': "each n-gram's count is clipped at its count summed over the references: clip at its count "
+                        'in the single reference where it occurs most',
+            'no_clip': 'an n-gram that occurs in a reference counts as often as the candidate repeats it: its count '
+                       'must be clipped'
+        },
         nudge='A candidate that repeats a right word must not score higher for it: how often may each n-gram count?',),
     Exercise(
         name="init_state_forward", points=1, cases=_init_cases, outputs=("h0",), axes={"h0": ("row", "unit")},
         library="rnnbook.models.captioner.init_state_forward",
         hint="h0 = np.tanh(features @ W + b): a tanh, so that h0 lies in (-1, 1) like every LSTM hidden state.",
-        mistakes={'no_tanh': "h0 is the affine map alone: it needs the squashing nonlinearity of an LSTM's hidden state", 'sigmoid': 'h0 is squashed into (0, 1): an LSTM hidden state lies in (-1, 1)'},
+        mistakes={
+            'no_tanh': "h0 is the affine map alone: it needs the squashing nonlinearity of an LSTM's hidden state",
+            'sigmoid': 'h0 is squashed into (0, 1): an LSTM hidden state lies in (-1, 1)'
+        },
         nudge='h0 must look like a hidden state the LSTM could have produced itself.',),
     Exercise(
         name="init_state_backward", points=2, cases=lambda rng: _init_cases(rng, backward=True),
@@ -208,7 +238,10 @@ EXERCISES = [
         library="rnnbook.models.captioner.init_state_backward",
         hint="Recompute h0 = tanh(features @ W + b); the gradient at the pre-activation is da = dh0 * (1 - h0**2); "
              "then dfeatures = da @ W.T, dW = features.T @ da, db = da summed over the rows.",
-        mistakes={'no_tanh_grad': "the gradient skips the tanh: multiply dh0 by the tanh's derivative first", 'db_mean': 'db is averaged over the rows: the bias is added to every row, so its gradient is the SUM'},
+        mistakes={
+            'no_tanh_grad': "the gradient skips the tanh: multiply dh0 by the tanh's derivative first",
+            'db_mean': 'db is averaged over the rows: the bias is added to every row, so its gradient is the SUM'
+        },
         nudge='Go back through the tanh first, then through the affine map.',),
     Exercise(
         name="context_backward", points=2, cases=_context_cases, outputs=("dweights", "dgrid"),
@@ -217,7 +250,12 @@ EXERCISES = [
               "each factor's gradient is the upstream gradient times the other factor.",
         hint="dweights[n, s] = sum over c of dcontext[n, c] * grid[n, s, c] (grid @ dcontext); "
              "dgrid[n, s, c] = weights[n, s] * dcontext[n, c] (an outer product per image).",
-        mistakes={'no_weight': "every location's vector gets the whole dcontext: each one entered the context scaled by its weight", 'weighted': "dweights is multiplied by the weights once more: a weight's gradient is dcontext times the OTHER factor, the location's vector, alone"},),
+        mistakes={
+            'no_weight': "every location's vector gets the whole dcontext: each one entered the context scaled by "
+                         'its weight',
+            'weighted': "dweights is multiplied by the weights once more: a weight's gradient is dcontext times the "
+                        "OTHER factor, the location's vector, alone"
+        }),
     Exercise(
         name="avgpool_backward", points=2, cases=_avgpool_cases, outputs=("dx",),
         axes={"dx": ("image", "channel", "row", "column")},
@@ -225,7 +263,10 @@ EXERCISES = [
               "pooling, all of them get a share of the gradient.",
         hint="dx[n, c, i, j] = dout[n, c, i // pool, j // pool] / pool**2, e.g. np.repeat(np.repeat(dout, pool, "
              "axis=2), pool, axis=3) / pool**2.",
-        mistakes={'no_divide': "every pixel gets the whole gradient of its window's mean: it contributed 1/pool^2 of it", 'divide_pool': 'the share is divided by pool: a window holds pool * pool pixels'},),
+        mistakes={
+            'no_divide': "every pixel gets the whole gradient of its window's mean: it contributed 1/pool^2 of it",
+            'divide_pool': 'the share is divided by pool: a window holds pool * pool pixels'
+        }),
     Question(
         name="q_im2col_shape", points=1, kind="shape",
         prompt="the shape of im2col(x, 3, 3, stride=1, pad=1) for x of shape (2, 1, 8, 32)",

@@ -187,13 +187,22 @@ EXERCISES = [
         library="rnnbook.autograd.unbroadcast",
         hint="Sum over the leading axes that broadcasting added (grad.ndim - len(shape) of them), then over "
              "every axis where shape has size 1, with keepdims=True so the result has exactly `shape`.",
-        mistakes={'leading_only': 'only the leading axes that broadcasting added are summed: axes where `shape` has size 1 were stretched too and must be summed (keeping the axis)', 'mean': 'the gradient is AVERAGED over the broadcast axes: every copy is one use of the same number, and the gradients of all uses add up'},
+        mistakes={
+            'leading_only': 'only the leading axes that broadcasting added are summed: axes where `shape` has size 1 '
+                            'were stretched too and must be summed (keeping the axis)',
+            'mean': 'the gradient is AVERAGED over the broadcast axes: every copy is one use of the same number, and '
+                    'the gradients of all uses add up'
+        },
         nudge='Every entry that broadcasting copied was used once per copy.',),
     Exercise(
         name="mul_backward", points=1, cases=_mul_cases, outputs=("grad_a", "grad_b"),
         library="rnnbook.autograd.mul_backward",
         hint="Each factor's gradient is grad_out times the OTHER factor: grad_a = grad_out * b.",
-        mistakes={'own_factor': "each factor's gradient is multiplied by ITSELF: it is the upstream gradient times the OTHER factor", 'no_grad_out': 'the local derivatives are returned without the upstream gradient grad_out'},
+        mistakes={
+            'own_factor': "each factor's gradient is multiplied by ITSELF: it is the upstream gradient times the "
+                          'OTHER factor',
+            'no_grad_out': 'the local derivatives are returned without the upstream gradient grad_out'
+        },
         nudge='The product rule, then the chain rule.',),
     Exercise(
         name="matmul_backward", points=2, cases=_matmul_cases, outputs=("grad_a", "grad_b"),
@@ -201,14 +210,20 @@ EXERCISES = [
         library="rnnbook.autograd.matmul_backward",
         hint="Let the shapes guide you: grad_a must be (N, K) = (N, M) @ (M, K), so grad_out @ b.T; "
              "grad_b must be (K, M) = (K, N) @ (N, M), so a.T @ grad_out.",
-        mistakes={'no_grad_out': 'grad_out is not used (as if it were all ones): the chain rule multiplies by it', 'mean_rows': "grad_b is averaged over the rows of a: each row's contribution adds up"},
+        mistakes={
+            'no_grad_out': 'grad_out is not used (as if it were all ones): the chain rule multiplies by it',
+            'mean_rows': "grad_b is averaged over the rows of a: each row's contribution adds up"
+        },
         nudge='Let the shapes guide you: which product of grad_out with b or a has the shape of a, which that of b?',),
     Exercise(
         name="sigmoid_backward", points=1, cases=_sigmoid_cases, outputs=("grad_in",),
         library="rnnbook.autograd.sigmoid_backward",
         hint="The derivative of the sigmoid is sigma (1 - sigma), and `out` already IS sigma(z): do not apply "
              "the sigmoid again. Multiply by grad_out.",
-        mistakes={'sigmoid_again': 'the sigmoid is applied to `out` again: `out` already is sigmoid(z)', 'no_grad_out': 'the local derivative is returned without multiplying by grad_out'},
+        mistakes={
+            'sigmoid_again': 'the sigmoid is applied to `out` again: `out` already is sigmoid(z)',
+            'no_grad_out': 'the local derivative is returned without multiplying by grad_out'
+        },
         nudge="Write the sigmoid's derivative with sigma itself, which `out` already holds.",),
     Exercise(
         name="topological_order", points=3, cases=_topo_cases, outputs=("order",),
@@ -221,7 +236,10 @@ EXERCISES = [
         name="pow_backward", points=1, cases=_pow_cases, outputs=("grad_a",),
         nudge="The power rule: the derivative of a**p with respect to a is p times a to one power less.",
         hint="grad_a = grad_out * p * a ** (p - 1) (for p = 0 the power is constant and the gradient is 0).",
-        mistakes={'no_minus_one': 'the power is not lowered by one: d(a^p)/da = p a^(p-1)', 'no_p': 'the factor p in front is missing'},),
+        mistakes={
+            'no_minus_one': 'the power is not lowered by one: d(a^p)/da = p a^(p-1)',
+            'no_p': 'the factor p in front is missing'
+        }),
     Exercise(
         name="reverse_mode", points=3, cases=_reverse_cases, outputs=("leaf_grads",),
         nudge="Start from a gradient of ones at the last node and walk the list backwards; ADD each "
@@ -231,7 +249,12 @@ EXERCISES = [
              "add -> each parent += g; mul (a, b) -> grads[a] += g * values[b] and grads[b] += g * values[a] "
              "(this also works when a is b); tanh -> parent += g * (1 - values[name] ** 2). Return "
              "np.stack of the leaves' gradients in their order in nodes.",
-        mistakes={'assign': "contributions are ASSIGNED to a parent's gradient: a node used twice, or by two operations, keeps only the last one; they must be added", 'tanh_input': "the tanh's derivative is computed from its INPUT: 1 - tanh(z)^2 needs the output, values of the tanh node itself"},),
+        mistakes={
+            'assign': "contributions are ASSIGNED to a parent's gradient: a node used twice, or by two operations, "
+                      'keeps only the last one; they must be added',
+            'tanh_input': "the tanh's derivative is computed from its INPUT: 1 - tanh(z)^2 needs the output, values "
+                          'of the tanh node itself'
+        }),
     Question(
         name="q_bias_grad", points=1, kind="number",
         prompt="b.grad[0] after (a + b).sum().backward() with a of shape (3, 4) and b of shape (4,)",
