@@ -75,7 +75,8 @@ def test_graded_cells_match_between_exercise_and_solution(chapter):
             if "graded" in cell.metadata.get("tags", []):
                 names += [line.split("(")[0][4:] for line in cell.source.splitlines() if line.startswith("def ")]
                 names += [line.split("=")[0].strip() for line in cell.source.splitlines()
-                          if line.startswith("q_") and "=" in line]       # graded questions
+                          if "=" in line and line.split("=")[0].strip().isidentifier()
+                          and not line[:1].isspace()]      # graded questions, choices and configurations
         return names
     expected = [ex.name for ex in grading.exercises_for(chapter)]
     for folder in ("exercises", "solutions"):
