@@ -147,7 +147,7 @@ def _avgpool_cases(rng):
 
 EXERCISES = [
     Exercise(
-        name="col2im", points=2, cases=_col2im_cases, outputs=("dx"),
+        name="col2im", points=2, cases=_col2im_cases, outputs=("dx",),
         axes={"dx": ("image", "channel", "row", "column")}, library="rnnbook.conv.col2im",
         nudge="A pixel lies in every patch that covers it: with stride < kernel size it appears in several rows "
               "of cols, and each of those rows holds a share of its gradient.",
@@ -162,7 +162,7 @@ EXERCISES = [
         axes={"dx": ("image", "channel", "row", "column"), "dW": ("filter", "channel", "row", "column"),
               "db": ("filter",)},
         library="rnnbook.conv.conv_backward",
-        absent=("rnnbook.conv.Conv2D"),
+        absent=("rnnbook.conv.Conv2D",),
         nudge="The forward pass is out = cols @ Wmat.T + b with cols = im2col(x): backpropagate through that "
               "matrix product, then send the columns' gradient back to the pixels.",
         hint="Bring dout to (N*OH*OW, F) with the filter axis last (transpose(0, 2, 3, 1), then reshape); "
@@ -173,7 +173,7 @@ EXERCISES = [
                   "db_mean": "db averages dout over the images and positions: the bias is used once at each of "
                              "them, so its gradient is the SUM"}),
     Exercise(
-        name="maxpool_forward", points=1, cases=lambda rng: _pool_cases(rng), outputs=("out"),
+        name="maxpool_forward", points=1, cases=lambda rng: _pool_cases(rng), outputs=("out",),
         axes={"out": ("image", "channel", "row", "column")}, library="rnnbook.conv.maxpool_forward",
         hint="out[n, c, i, j] is the max of x[n, c, i*stride:i*stride+pool, j*stride:j*stride+pool]; "
              "OH = (H - pool) // stride + 1, so a leftover row or column at the end is dropped.",
@@ -182,9 +182,9 @@ EXERCISES = [
                              '`stride` pixels (they overlap when stride < pool)',
             'mean': "each window's MEAN is returned (average pooling): max pooling keeps its largest value"
         },
-        nudge="Each output is one window's largest value; the windows start every `stride` pixels."),
+        nudge="Each output is one window's largest value; the windows start every `stride` pixels.",),
     Exercise(
-        name="maxpool_backward", points=2, cases=lambda rng: _pool_cases(rng, backward=True), outputs=("dx"),
+        name="maxpool_backward", points=2, cases=lambda rng: _pool_cases(rng, backward=True), outputs=("dx",),
         axes={"dx": ("image", "channel", "row", "column")}, library="rnnbook.conv.maxpool_backward",
         hint="dout[n, c, i, j] goes to the position of the maximum of its window and nowhere else; when several "
              "entries are equal (a window of zeros after a ReLU), only the FIRST in row-major order (np.argmax of "
@@ -195,7 +195,7 @@ EXERCISES = [
             'assign': "a pixel that is the maximum of two overlapping windows keeps only the last window's gradient: "
                       'the two must be added'
         },
-        nudge='The gradient of a maximum goes to the entry that was the maximum, and to no other.'),
+        nudge='The gradient of a maximum goes to the entry that was the maximum, and to no other.',),
     Exercise(
         name="masked_cross_entropy", points=2, cases=_loss_cases, outputs=("loss", "dlogits"),
         axes={"dlogits": ("row", "time", "word")}, library="rnnbook.models.captioner.masked_cross_entropy",
@@ -208,7 +208,7 @@ EXERCISES = [
             'pad_grad': 'the loss is right, but padded positions get a non-zero gradient: they are not part of the '
                         'loss'
         },
-        nudge='Only the positions whose target is not padding count, in the loss and in its gradient.'),
+        nudge='Only the positions whose target is not padding count, in the loss and in its gradient.',),
     Exercise(
         name="modified_precision", points=2, cases=_precision_cases, outputs=("clipped", "total"),
         library="rnnbook.bleu.modified_precision",
@@ -221,7 +221,7 @@ EXERCISES = [
             'no_clip': 'an n-gram that occurs in a reference counts as often as the candidate repeats it: its count '
                        'must be clipped'
         },
-        nudge='A candidate that repeats a right word must not score higher for it: how often may each n-gram count?'),
+        nudge='A candidate that repeats a right word must not score higher for it: how often may each n-gram count?',),
     Exercise(
         name="init_state_forward", points=1, cases=_init_cases, outputs=("h0",), axes={"h0": ("row", "unit")},
         library="rnnbook.models.captioner.init_state_forward",
@@ -230,7 +230,7 @@ EXERCISES = [
             'no_tanh': "h0 is the affine map alone: it needs the squashing nonlinearity of an LSTM's hidden state",
             'sigmoid': 'h0 is squashed into (0, 1): an LSTM hidden state lies in (-1, 1)'
         },
-        nudge='h0 must look like a hidden state the LSTM could have produced itself.'),
+        nudge='h0 must look like a hidden state the LSTM could have produced itself.',),
     Exercise(
         name="init_state_backward", points=2, cases=lambda rng: _init_cases(rng, backward=True),
         outputs=("dfeatures", "dW", "db"),
@@ -242,7 +242,7 @@ EXERCISES = [
             'no_tanh_grad': "the gradient skips the tanh: multiply dh0 by the tanh's derivative first",
             'db_mean': 'db is averaged over the rows: the bias is added to every row, so its gradient is the SUM'
         },
-        nudge='Go back through the tanh first, then through the affine map.'),
+        nudge='Go back through the tanh first, then through the affine map.',),
     Exercise(
         name="context_backward", points=2, cases=_context_cases, outputs=("dweights", "dgrid"),
         axes={"dweights": ("image", "location"), "dgrid": ("image", "location", "channel")},
@@ -257,7 +257,7 @@ EXERCISES = [
                         "OTHER factor, the location's vector, alone"
         }),
     Exercise(
-        name="avgpool_backward", points=2, cases=_avgpool_cases, outputs=("dx"),
+        name="avgpool_backward", points=2, cases=_avgpool_cases, outputs=("dx",),
         axes={"dx": ("image", "channel", "row", "column")},
         nudge="Every pixel of a window contributed 1/pool^2 of its value to that window's mean; unlike max "
               "pooling, all of them get a share of the gradient.",

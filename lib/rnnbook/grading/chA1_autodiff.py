@@ -183,7 +183,7 @@ def xor_error(returned, seed):
 
 EXERCISES = [
     Exercise(
-        name="unbroadcast", points=2, cases=_unbroadcast_cases, outputs=("grad_in"),
+        name="unbroadcast", points=2, cases=_unbroadcast_cases, outputs=("grad_in",),
         library="rnnbook.autograd.unbroadcast",
         hint="Sum over the leading axes that broadcasting added (grad.ndim - len(shape) of them), then over "
              "every axis where shape has size 1, with keepdims=True so the result has exactly `shape`.",
@@ -193,7 +193,7 @@ EXERCISES = [
             'mean': 'the gradient is AVERAGED over the broadcast axes: every copy is one use of the same number, and '
                     'the gradients of all uses add up'
         },
-        nudge='Every entry that broadcasting copied was used once per copy.'),
+        nudge='Every entry that broadcasting copied was used once per copy.',),
     Exercise(
         name="mul_backward", points=1, cases=_mul_cases, outputs=("grad_a", "grad_b"),
         library="rnnbook.autograd.mul_backward",
@@ -203,7 +203,7 @@ EXERCISES = [
                           'OTHER factor',
             'no_grad_out': 'the local derivatives are returned without the upstream gradient grad_out'
         },
-        nudge='The product rule, then the chain rule.'),
+        nudge='The product rule, then the chain rule.',),
     Exercise(
         name="matmul_backward", points=2, cases=_matmul_cases, outputs=("grad_a", "grad_b"),
         axes={"grad_a": ("row", "column"), "grad_b": ("row", "column")},
@@ -214,9 +214,9 @@ EXERCISES = [
             'no_grad_out': 'grad_out is not used (as if it were all ones): the chain rule multiplies by it',
             'mean_rows': "grad_b is averaged over the rows of a: each row's contribution adds up"
         },
-        nudge='Let the shapes guide you: which product of grad_out with b or a has the shape of a, which that of b?'),
+        nudge='Let the shapes guide you: which product of grad_out with b or a has the shape of a, which that of b?',),
     Exercise(
-        name="sigmoid_backward", points=1, cases=_sigmoid_cases, outputs=("grad_in"),
+        name="sigmoid_backward", points=1, cases=_sigmoid_cases, outputs=("grad_in",),
         library="rnnbook.autograd.sigmoid_backward",
         hint="The derivative of the sigmoid is sigma (1 - sigma), and `out` already IS sigma(z): do not apply "
              "the sigmoid again. Multiply by grad_out.",
@@ -224,16 +224,16 @@ EXERCISES = [
             'sigmoid_again': 'the sigmoid is applied to `out` again: `out` already is sigmoid(z)',
             'no_grad_out': 'the local derivative is returned without multiplying by grad_out'
         },
-        nudge="Write the sigmoid's derivative with sigma itself, which `out` already holds."),
+        nudge="Write the sigmoid's derivative with sigma itself, which `out` already holds.",),
     Exercise(
-        name="topological_order", points=3, cases=_topo_cases, outputs=("order"),
+        name="topological_order", points=3, cases=_topo_cases, outputs=("order",),
         compare=_compare_topological,
         nudge="A node may be listed only after every node it was computed from, and a node that two others use "
               "must still appear once.",
         hint="Depth-first search from the root: visit all parents of a node first, then append the node; keep a "
              "set of visited nodes so a node used twice is appended once. The root is appended last."),
     Exercise(
-        name="pow_backward", points=1, cases=_pow_cases, outputs=("grad_a"),
+        name="pow_backward", points=1, cases=_pow_cases, outputs=("grad_a",),
         nudge="The power rule: the derivative of a**p with respect to a is p times a to one power less.",
         hint="grad_a = grad_out * p * a ** (p - 1) (for p = 0 the power is constant and the gradient is 0).",
         mistakes={
@@ -241,7 +241,7 @@ EXERCISES = [
             'no_p': 'the factor p in front is missing'
         }),
     Exercise(
-        name="reverse_mode", points=3, cases=_reverse_cases, outputs=("leaf_grads"),
+        name="reverse_mode", points=3, cases=_reverse_cases, outputs=("leaf_grads",),
         nudge="Start from a gradient of ones at the last node and walk the list backwards; ADD each "
               "contribution into its parent's gradient (+=), never assign: a node used twice, or used by two "
               "operations, must receive both contributions.",
