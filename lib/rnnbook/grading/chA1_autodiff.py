@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Exercise, Question
+from .core import Choice, Exercise, Experiment, Question
 
 
 def _unbroadcast_cases(rng):
@@ -156,36 +156,90 @@ def _reverse_cases(rng):
     return cases
 
 
+XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_Y = np.array([0.0, 1.0, 1.0, 0.0])
+
+
+def xor_error(returned, seed):
+    """The mean squared error on the four XOR points of the network whose parameters the learner's
+    fit_xor(seed) returned: y = sigmoid(tanh(X @ W1 + b1) @ w2 + b2); computed in the grader."""
+    if not isinstance(returned, dict):
+        raise TypeError(f"fit_xor must return a dict of parameters, got {type(returned).__name__}")
+    missing = sorted({"W1", "b1", "w2", "b2"} - set(returned))
+    if missing:
+        raise ValueError(f"fit_xor's dict misses {missing}")
+    W1, b1 = np.asarray(returned["W1"], dtype=float), np.asarray(returned["b1"], dtype=float)
+    w2, b2 = np.asarray(returned["w2"], dtype=float), np.asarray(returned["b2"], dtype=float)
+    if W1.ndim != 2 or W1.shape[0] != 2 or not 1 <= W1.shape[1] <= 16:
+        raise ValueError(f"W1 must have shape (2, H) with H from 1 to 16, got {W1.shape}")
+    H = W1.shape[1]
+    if b1.shape != (H,) or w2.shape != (H,) or b2.size != 1:
+        raise ValueError(f"b1 and w2 must have shape ({H},) and b2 one number, got {b1.shape}, {w2.shape}, "
+                         f"{b2.shape}")
+    z = np.tanh(XOR_X @ W1 + b1) @ w2 + b2.reshape(())
+    y = 1 / (1 + np.exp(-np.clip(z, -500, 500)))
+    return float(np.mean((y - XOR_Y) ** 2))
+
+
 EXERCISES = [
     Exercise(
         name="unbroadcast", points=2, cases=_unbroadcast_cases, outputs=("grad_in",),
         library="rnnbook.autograd.unbroadcast",
         hint="Sum over the leading axes that broadcasting added (grad.ndim - len(shape) of them), then over "
-             "every axis where shape has size 1, with keepdims=True so the result has exactly `shape`."),
+             "every axis where shape has size 1, with keepdims=True so the result has exactly `shape`.",
+        mistakes={
+            'leading_only': 'only the leading axes that broadcasting added are summed: axes where `shape` has size 1 '
+                            'were stretched too and must be summed (keeping the axis)',
+            'mean': 'the gradient is AVERAGED over the broadcast axes: every copy is one use of the same number, and '
+                    'the gradients of all uses add up'
+        },
+        nudge='Every entry that broadcasting copied was used once per copy.',),
     Exercise(
         name="mul_backward", points=1, cases=_mul_cases, outputs=("grad_a", "grad_b"),
         library="rnnbook.autograd.mul_backward",
-        hint="Each factor's gradient is grad_out times the OTHER factor: grad_a = grad_out * b."),
+        hint="Each factor's gradient is grad_out times the OTHER factor: grad_a = grad_out * b.",
+        mistakes={
+            'own_factor': "each factor's gradient is multiplied by ITSELF: it is the upstream gradient times the "
+                          'OTHER factor',
+            'no_grad_out': 'the local derivatives are returned without the upstream gradient grad_out'
+        },
+        nudge='The product rule, then the chain rule.',),
     Exercise(
         name="matmul_backward", points=2, cases=_matmul_cases, outputs=("grad_a", "grad_b"),
         axes={"grad_a": ("row", "column"), "grad_b": ("row", "column")},
         library="rnnbook.autograd.matmul_backward",
         hint="Let the shapes guide you: grad_a must be (N, K) = (N, M) @ (M, K), so grad_out @ b.T; "
-             "grad_b must be (K, M) = (K, N) @ (N, M), so a.T @ grad_out."),
+             "grad_b must be (K, M) = (K, N) @ (N, M), so a.T @ grad_out.",
+        mistakes={
+            'no_grad_out': 'grad_out is not used (as if it were all ones): the chain rule multiplies by it',
+            'mean_rows': "grad_b is averaged over the rows of a: each row's contribution adds up"
+        },
+        nudge='Let the shapes guide you: which product of grad_out with b or a has the shape of a, which that of b?',),
     Exercise(
         name="sigmoid_backward", points=1, cases=_sigmoid_cases, outputs=("grad_in",),
         library="rnnbook.autograd.sigmoid_backward",
         hint="The derivative of the sigmoid is sigma (1 - sigma), and `out` already IS sigma(z): do not apply "
-             "the sigmoid again. Multiply by grad_out."),
+             "the sigmoid again. Multiply by grad_out.",
+        mistakes={
+            'sigmoid_again': 'the sigmoid is applied to `out` again: `out` already is sigmoid(z)',
+            'no_grad_out': 'the local derivative is returned without multiplying by grad_out'
+        },
+        nudge="Write the sigmoid's derivative with sigma itself, which `out` already holds.",),
     Exercise(
         name="topological_order", points=3, cases=_topo_cases, outputs=("order",),
         compare=_compare_topological,
+        nudge="A node may be listed only after every node it was computed from, and a node that two others use "
+              "must still appear once.",
         hint="Depth-first search from the root: visit all parents of a node first, then append the node; keep a "
              "set of visited nodes so a node used twice is appended once. The root is appended last."),
     Exercise(
         name="pow_backward", points=1, cases=_pow_cases, outputs=("grad_a",),
         nudge="The power rule: the derivative of a**p with respect to a is p times a to one power less.",
-        hint="grad_a = grad_out * p * a ** (p - 1) (for p = 0 the power is constant and the gradient is 0)."),
+        hint="grad_a = grad_out * p * a ** (p - 1) (for p = 0 the power is constant and the gradient is 0).",
+        mistakes={
+            'no_minus_one': 'the power is not lowered by one: d(a^p)/da = p a^(p-1)',
+            'no_p': 'the factor p in front is missing'
+        }),
     Exercise(
         name="reverse_mode", points=3, cases=_reverse_cases, outputs=("leaf_grads",),
         nudge="Start from a gradient of ones at the last node and walk the list backwards; ADD each "
@@ -194,7 +248,13 @@ EXERCISES = [
         hint="grads = zeros for every node, ones for the last; for name, op, parents in reversed(nodes): "
              "add -> each parent += g; mul (a, b) -> grads[a] += g * values[b] and grads[b] += g * values[a] "
              "(this also works when a is b); tanh -> parent += g * (1 - values[name] ** 2). Return "
-             "np.stack of the leaves' gradients in their order in nodes."),
+             "np.stack of the leaves' gradients in their order in nodes.",
+        mistakes={
+            'assign': "contributions are ASSIGNED to a parent's gradient: a node used twice, or by two operations, "
+                      'keeps only the last one; they must be added',
+            'tanh_input': "the tanh's derivative is computed from its INPUT: 1 - tanh(z)^2 needs the output, values "
+                          'of the tanh node itself'
+        }),
     Question(
         name="q_bias_grad", points=1, kind="number",
         prompt="b.grad[0] after (a + b).sum().backward() with a of shape (3, 4) and b of shape (4,)",
@@ -213,4 +273,36 @@ EXERCISES = [
         explanation="forward mode: K n^3 for the products plus n^2 for the final vector-matrix product, "
                     "6 * 125,000 + 2,500 = 752,500; reverse mode: K n^2 = 15,000; the ratio is about 50.2, "
                     "close to n."),
+    Experiment(
+        name="fit_xor", points=3,
+        prompt="a training function fit_xor(seed) that returns the parameters W1 (2, H), b1 (H,), w2 (H,), b2 of "
+               "y = sigmoid(tanh(X @ W1 + b1) @ w2 + b2) fitted to XOR, with gradients from reverse mode",
+        measure=xor_error, target=0.01, lower_is_better=True, seeds=(0, 1, 2), budget_s=20,
+        unit="mean squared error on XOR",
+        nudge="Start from small random weights drawn with np.random.default_rng(seed) (all-zero weights keep "
+              "the hidden units identical), and take enough steps: a few thousand full-batch steps are cheap."),
+    Choice(
+        name="c_assign_square", points=1,
+        prompt="for L = (x * x).sum(), what x.grad would be if the engine ASSIGNED each contribution to a "
+               "parent's gradient instead of adding it",
+        options={"x": "",
+                 "2x": "2x is the right gradient, which needs BOTH contributions of the product: assigning keeps "
+                       "only the last one",
+                 "zero": "each contribution is g * x, not zero; assigning loses one of them, not both",
+                 "x2": "x ** 2 is the value of the product, not a gradient"},
+        explanation="mul_backward returns (g * x, g * x) for the two uses of x; adding gives 2x, assigning keeps "
+                    "the second alone: x, half the true gradient. A gradient check catches it."),
+    Choice(
+        name="c_no_zero_grad", points=1,
+        prompt="a training loop calls loss.backward() and an SGD step W -= lr * W.grad every iteration but never "
+               "zero_grad(): what does the step at iteration k follow",
+        options={"sum": "",
+                 "latest": "the latest gradient is only one term: the leaf's .grad still holds every earlier "
+                           "call's gradient",
+                 "mean": "nothing divides by the number of calls: the gradients are added, not averaged",
+                 "error": "the engine raises no error: accumulating on leaves across calls is its documented "
+                          "behaviour"},
+        explanation="leaves accumulate across calls, so W.grad after k calls is the sum of the k gradients "
+                    "(each at its own W): the steps grow and point partly where the weights were, not where "
+                    "they are."),
 ]
