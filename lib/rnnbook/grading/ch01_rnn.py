@@ -14,6 +14,15 @@ def _one_hot_cases(rng):
     return cases
 
 
+def _softmax_cases(rng):
+    return [
+        {"x": rng.standard_normal((2, 3))},
+        {"x": rng.standard_normal((4, 5, 6)) * 3},
+        {"x": np.array([[1000.0, 1001.0, 999.0], [-1000.0, -1000.0, -999.0]])},
+        {"x": rng.standard_normal((5,)) * 10},
+    ]
+
+
 def _ce_cases(rng):
     cases = []
     for shape, V in [((3,), 4), ((2, 5), 6), ((4,), 3)]:
@@ -26,6 +35,14 @@ def _ce_cases(rng):
 def _rnn_weights(rng, D, H):
     return {"Wx": rng.standard_normal((D, H)) * 0.5, "Wh": rng.standard_normal((H, H)) * 0.5,
             "b": rng.standard_normal(H) * 0.1}
+
+
+def _step_cases(rng):
+    cases = []
+    for N, D, H in [(1, 2, 3), (3, 4, 5), (6, 3, 2)]:
+        cases.append({"x": rng.standard_normal((N, D)), "h_prev": rng.standard_normal((N, H)) * 0.5,
+                      **_rnn_weights(rng, D, H)})
+    return cases
 
 
 def _forward_cases(rng):
@@ -113,22 +130,36 @@ EXERCISES = [
                           "and add the vocabulary axis, shape ids.shape + (vocab_size,)",
                   "transposed": "the vocabulary axis comes first: it should be the LAST axis of the output"}),
     Exercise(
+        name="softmax", points=2, cases=_softmax_cases, outputs=("probs",), library="rnnbook.functions.softmax",
+        hint="Subtract the maximum of the last axis (keepdims=True) before np.exp, or large logits overflow "
+             "to inf and give nan; then divide by the sum over the last axis.",
+        mistakes={"axis0": "the probabilities are normalised along the FIRST axis: each position's scores "
+                           "are on the last axis",
+                  "whole_sum": "the exponentials are divided by the sum of the whole array: each position's "
+                               "probabilities (the last axis) should sum to 1"}),
+    Exercise(
         name="cross_entropy", points=2, cases=_ce_cases, outputs=("loss",), library="rnnbook.functions.cross_entropy",
         nudge="Work with log-probabilities from the start: a probability that rounds to 0 has no logarithm.",
         hint="Average -log softmax(logits)[target] over every position; compute log-softmax as "
              "x - max - log(sum(exp(x - max))) so that a probability that rounds to 0 does not give log(0).",
-        mistakes={"log_of_softmax": "the logarithm is taken of the probabilities: where a probability rounds to 0 "
-                                    "(logits of +-500) the loss becomes inf; use the log-softmax",
+        mistakes={"sign": "the loss is negative: cross-entropy is MINUS the mean log-probability of the "
+                          "targets",
                   "sum": "the losses of the positions are summed: the loss is their MEAN"}),
+    Exercise(
+        name="rnn_step_forward", points=2, cases=_step_cases, outputs=("h_next",),
+        axes={"h_next": ("row", "unit")}, library="rnnbook.rnn.rnn_step_forward",
+        hint="h_next = tanh(x @ Wx + h_prev @ Wh + b): x multiplies Wx, h_prev multiplies Wh.",
+        mistakes={"no_tanh": "the tanh is missing: the state should be squashed into (-1, 1) at every step",
+                  "no_recurrence": "h_prev is not used: the new state depends on the input AND the previous "
+                                   "state"}),
     Exercise(
         name="rnn_forward", points=3, cases=_forward_cases, outputs=("hs",),
         axes={"hs": ("row", "time", "unit")}, library="rnnbook.rnn.rnn_forward",
-        absent=("rnnbook.rnn.rnn_step_forward", "rnnbook.rnn.TimeRNN"),
-        nudge="Each step reads one input and the state the step before it left behind; hs holds the states "
-              "after every step.",
-        hint="Loop over t = 0..T-1, feeding xs[:, t, :] and the previous state (h0 at t = 0) to "
-             "h = tanh(x @ Wx + h @ Wh + b), and store each new state in hs[:, t, :].",
-        mistakes={"no_carry": "every step starts from h0: the new state must be fed into the next step",
+        absent=("rnnbook.rnn.TimeRNN",),
+        hint="Loop over t = 0..T-1, feeding xs[:, t, :] and the previous state (h0 at t = 0) to the step "
+             "function, and store each new state in hs[:, t, :]. If only time 0 is right, the state is not being "
+             "carried from one step to the next.",
+        mistakes={"last_only": "every row of hs holds the LAST state: store each step's state at its own time",
                   "store_prev": "hs[:, t] holds the state BEFORE step t (h0 at t = 0): store the state each step "
                                 "computes"}),
     Exercise(
