@@ -5,6 +5,7 @@ import hashlib
 import importlib
 import json
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -75,7 +76,7 @@ def test_graded_cells_match_between_exercise_and_solution(chapter):
             if "graded" in cell.metadata.get("tags", []):
                 names += [line.split("(")[0][4:] for line in cell.source.splitlines() if line.startswith("def ")]
                 names += [line.split("=")[0].strip() for line in cell.source.splitlines()
-                          if line.startswith("q_") and "=" in line]       # graded questions
+                          if re.match(r"[A-Za-z_]\w* = ", line)]      # answers, choices, configurations
         return names
     expected = [ex.name for ex in grading.exercises_for(chapter)]
     for folder in ("exercises", "solutions"):

@@ -52,7 +52,8 @@ def _masked_cases(rng):
 def _clip_config(config):
     """The learner's configuration, checked: {'lr': a number in (0, 10], 'max_norm': a positive number or None}."""
     if not isinstance(config, dict) or set(config) != {"lr", "max_norm"}:
-        raise ValueError(f"the configuration should be a dict with exactly the keys 'lr' and 'max_norm', got {config!r}")
+        raise ValueError("the configuration should be a dict with exactly the keys 'lr' and 'max_norm', "
+                         f"got {config!r}")
     lr, max_norm = config["lr"], config["max_norm"]
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 10:
         raise ValueError(f"lr should be a number in (0, 10], got {lr!r}")
