@@ -131,6 +131,8 @@ EXERCISES = [
                   "transposed": "the vocabulary axis comes first: it should be the LAST axis of the output"}),
     Exercise(
         name="softmax", points=2, cases=_softmax_cases, outputs=("probs",), library="rnnbook.functions.softmax",
+        nudge="np.exp overflows for large scores. Subtracting the same number from every score of a position "
+              "leaves its probabilities unchanged: which number keeps every exponent at most 0? The maximum.",
         hint="Subtract the maximum of the last axis (keepdims=True) before np.exp, or large logits overflow "
              "to inf and give nan; then divide by the sum over the last axis.",
         mistakes={"axis0": "the probabilities are normalised along the FIRST axis: each position's scores "
@@ -148,6 +150,8 @@ EXERCISES = [
     Exercise(
         name="rnn_step_forward", points=2, cases=_step_cases, outputs=("h_next",),
         axes={"h_next": ("row", "unit")}, library="rnnbook.rnn.rnn_step_forward",
+        nudge="The new state mixes the input and the previous state, each through its own weight matrix, adds "
+              "the bias and squashes the sum.",
         hint="h_next = tanh(x @ Wx + h_prev @ Wh + b): x multiplies Wx, h_prev multiplies Wh.",
         mistakes={"no_tanh": "the tanh is missing: the state should be squashed into (-1, 1) at every step",
                   "no_recurrence": "h_prev is not used: the new state depends on the input AND the previous "
