@@ -153,5 +153,5 @@ def test_experiments_reject_bad_configurations_clearly():
 
 
 def test_tiny_model_experiment_tells_a_small_model_from_one_that_fails():
-    assert ch01_rnn.separate_sentences({"hidden_size": 8, "lr": 0.05, "steps": 300}, 0) == 8
+    assert ch01_rnn.separate_sentences({"hidden_size": 8, "lr": 0.02, "steps": 500}, 0) == 8
     assert ch01_rnn.separate_sentences({"hidden_size": 2, "lr": 0.05, "steps": 100}, 0) == float("inf")
