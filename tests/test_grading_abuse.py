@@ -19,7 +19,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SANDBOX = sandbox.sandbox_available()
 needs_sandbox = pytest.mark.skipif(not SANDBOX, reason="bubblewrap is not available (apt-get install bubblewrap)")
 FULL = {"one_hot": 1, "softmax": 2, "cross_entropy": 2, "rnn_step_forward": 2, "rnn_forward": 3,
-        "cross_entropy_grad": 2, "sample_tokens": 3, "q_rnn_params": 1, "q_grad_sum": 1, "q_logits_shape": 1}
+        "cross_entropy_grad": 2, "sample_tokens": 3, "q_rnn_params": 1, "q_grad_sum": 1, "q_logits_shape": 1,
+        "c_no_recurrence": 1, "c_why_tanh": 1, "tiny_config": 2}
 
 
 def make_notebook(folder: pathlib.Path, replace: dict, extra_cells=(), name="01_rnn.ipynb") -> pathlib.Path:

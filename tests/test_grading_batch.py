@@ -37,21 +37,21 @@ STUBS = {n: f"def {n}(*args, **kwargs):\n    raise NotImplementedError"
          for n in ("one_hot", "softmax", "cross_entropy", "rnn_step_forward", "rnn_forward",
                   "cross_entropy_grad", "sample_tokens")}
 KINDS = {  # kind: (how many, replaced graded cells, extra top-level cells, expected total)
-    "honest": (10, {}, (), 18),
+    "honest": (10, {}, (), 22),
     "state_not_carried": (10, {"rnn_forward": "import numpy as np\ndef rnn_forward(xs, h0, Wx, Wh, b):\n    return "
                                "np.stack([np.tanh(xs[:, t] @ Wx + h0 @ Wh + b) for t in range(xs.shape[1])], 1)"},
-                          (), 15),
+                          (), 19),
     "unstable_softmax": (5, {"softmax": "import numpy as np\ndef softmax(x):\n    e = np.exp(x)\n"
-                                        "    return e / e.sum(axis=-1, keepdims=True)"}, (), 16),
-    "exits": (4, {"one_hot": "import sys\ndef one_hot(ids, vocab_size):\n    sys.exit(0)"}, (), 17),
+                                        "    return e / e.sum(axis=-1, keepdims=True)"}, (), 20),
+    "exits": (4, {"one_hot": "import sys\ndef one_hot(ids, vocab_size):\n    sys.exit(0)"}, (), 21),
     "library_twin": (3, {"softmax": "from rnnbook.functions import softmax as sm\ndef softmax(x):\n    return sm(x)"},
-                     (), 16),
-    "endless": (2, {"cross_entropy": "def cross_entropy(logits, targets):\n    while True:\n        pass"}, (), 16),
+                     (), 20),
+    "endless": (2, {"cross_entropy": "def cross_entropy(logits, targets):\n    while True:\n        pass"}, (), 20),
     "copies_a_classmate": (2, STUBS, (
         "import glob, json\nfor f in glob.glob({root!r} + '/**/*.ipynb', recursive=True):\n    try:\n"
         "        nb = json.load(open(f))\n        for c in nb['cells']:\n"
         "            if 'graded' in c['metadata'].get('tags', []):\n                exec(''.join(c['source']))\n"
-        "    except Exception:\n        pass",), 3 if SANDBOX else 18),    # 3: its own answers to the questions
+        "    except Exception:\n        pass",), 7 if SANDBOX else 22),    # 7: its own answers and configuration
     "not_a_notebook": (4, None, (), None),
 }
 
@@ -93,7 +93,7 @@ def test_batch_of_forty_submissions_two_at_a_time(tmp_path):
             assert row["error"] and "not a readable Jupyter notebook" in row["error"], row
         else:
             assert float(row["total"]) == total, (sub, row)
-    honest = [rows[s] for s, t in expected.items() if t == 18 and "rnn_forward" in rows[s]]
+    honest = [rows[s] for s, t in expected.items() if t == 22 and "rnn_forward" in rows[s]]
     assert all(r["rnn_forward"] == "3" for r in honest)
     assert any("~reference" in r["flags"] for r in honest), "copies of the reference are flagged"
     assert len(list((tmp_path / "reports").glob("*.json"))) == 40
@@ -121,7 +121,7 @@ def test_gradescope_bundle_runs_on_a_local_autograder_layout(tmp_path):
     proc = subprocess.run(["bash", str(run)], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((ag / "results" / "results.json").read_text())
-    assert results["score"] == 15
+    assert results["score"] == 19
     tests = {t["name"]: t for t in results["tests"]}
     assert tests["rnn_forward"]["score"] == 0 and tests["rnn_forward"]["max_score"] == 3
     assert "time 1" in tests["rnn_forward"]["output"]

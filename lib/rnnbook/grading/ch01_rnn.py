@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Exercise, Question
+from .core import Choice, Exercise, Experiment, Question
 
 
 def _one_hot_cases(rng):
@@ -74,45 +74,121 @@ def _sample_cases(rng):
     return cases
 
 
+TINY_TEXT = "i love you . i love you too ."
+
+
+def _tiny_config(config):
+    """The learner's configuration, checked: a dict with an int hidden_size, a float lr and an int steps."""
+    if not isinstance(config, dict) or set(config) != {"hidden_size", "lr", "steps"}:
+        raise ValueError("the configuration should be a dict with exactly the keys 'hidden_size', 'lr' and 'steps', "
+                         f"got {config!r}")
+    H, lr, steps = config["hidden_size"], config["lr"], config["steps"]
+    if isinstance(H, bool) or not isinstance(H, (int, np.integer)) or not 1 <= H <= 64:
+        raise ValueError(f"hidden_size should be an integer from 1 to 64, got {H!r}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 1:
+        raise ValueError(f"lr should be a number in (0, 1], got {lr!r}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= 500:
+        raise ValueError(f"steps should be an integer from 1 to 500, got {steps!r}")
+    return int(H), float(lr), int(steps)
+
+
+def separate_sentences(config, seed):
+    """Train section 1.8's tiny language model (embeddings of 8, Adam, the two sentences said four times) with
+    the learner's hidden size, learning rate and number of steps, from the model seed ``seed``. Returns the
+    hidden size when the trained model gives the right next token after every ``you`` of the text (``.``
+    after the first sentence's, ``too`` after the second's) a probability above 0.9, and inf when it does
+    not. Runs in a process that holds no learner code."""
+    from rnnbook.data import Vocab
+    from rnnbook.functions import softmax
+    from rnnbook.models import RNNLM
+    from rnnbook.optim import Adam
+
+    H, lr, steps = _tiny_config(config)
+    tokens = ((TINY_TEXT + " ") * 4).split()
+    vocab = Vocab(tokens)
+    ids = vocab.encode(tokens)
+    x, y = ids[None, :-1], ids[None, 1:]
+    model, optimizer = RNNLM(vocab_size=len(vocab), embed_size=8, hidden_size=H, rng=int(seed)), Adam(lr=lr)
+    for _ in range(steps):
+        model.forward(x, y)
+        model.backward()
+        optimizer.update(model.params, model.grads)
+    probs = softmax(model.predict(x))[0]
+    after_you = np.flatnonzero(x[0] == vocab.encode(["you"])[0])
+    p_right = probs[after_you, y[0, after_you]]
+    return float(H) if p_right.min() > 0.9 else float("inf")
+
+
 EXERCISES = [
     Exercise(
         name="one_hot", points=1, cases=_one_hot_cases, outputs=("onehot",),
         axes={"onehot": None},
+        nudge="The output keeps every axis of ids and adds one more, of length vocab_size, at the end.",
         hint="Build np.zeros(ids.shape + (vocab_size,)) and put a 1 at position ids[...] of the last axis; "
-             "np.eye(vocab_size)[ids] does it in one line."),
+             "np.eye(vocab_size)[ids] does it in one line.",
+        mistakes={"flat": "the ids were flattened: for a 2-D array of ids the output should keep its two axes "
+                          "and add the vocabulary axis, shape ids.shape + (vocab_size,)",
+                  "transposed": "the vocabulary axis comes first: it should be the LAST axis of the output"}),
     Exercise(
         name="softmax", points=2, cases=_softmax_cases, outputs=("probs",), library="rnnbook.functions.softmax",
+        nudge="np.exp overflows for large scores. Subtracting the same number from every score of a position "
+              "leaves its probabilities unchanged: which number keeps every exponent at most 0? The maximum.",
         hint="Subtract the maximum of the last axis (keepdims=True) before np.exp, or large logits overflow "
-             "to inf and give nan; then divide by the sum over the last axis."),
+             "to inf and give nan; then divide by the sum over the last axis.",
+        mistakes={"axis0": "the probabilities are normalised along the FIRST axis: each position's scores "
+                           "are on the last axis",
+                  "whole_sum": "the exponentials are divided by the sum of the whole array: each position's "
+                               "probabilities (the last axis) should sum to 1"}),
     Exercise(
         name="cross_entropy", points=2, cases=_ce_cases, outputs=("loss",), library="rnnbook.functions.cross_entropy",
+        nudge="Work with log-probabilities from the start: a probability that rounds to 0 has no logarithm.",
         hint="Average -log softmax(logits)[target] over every position; compute log-softmax as "
-             "x - max - log(sum(exp(x - max))) so that a probability that rounds to 0 does not give log(0)."),
+             "x - max - log(sum(exp(x - max))) so that a probability that rounds to 0 does not give log(0).",
+        mistakes={"sign": "the loss is negative: cross-entropy is MINUS the mean log-probability of the "
+                          "targets",
+                  "sum": "the losses of the positions are summed: the loss is their MEAN"}),
     Exercise(
         name="rnn_step_forward", points=2, cases=_step_cases, outputs=("h_next",),
         axes={"h_next": ("row", "unit")}, library="rnnbook.rnn.rnn_step_forward",
-        hint="h_next = tanh(x @ Wx + h_prev @ Wh + b): x multiplies Wx, h_prev multiplies Wh."),
+        nudge="The new state mixes the input and the previous state, each through its own weight matrix, adds "
+              "the bias and squashes the sum.",
+        hint="h_next = tanh(x @ Wx + h_prev @ Wh + b): x multiplies Wx, h_prev multiplies Wh.",
+        mistakes={"no_tanh": "the tanh is missing: the state should be squashed into (-1, 1) at every step",
+                  "no_recurrence": "h_prev is not used: the new state depends on the input AND the previous "
+                                   "state"}),
     Exercise(
         name="rnn_forward", points=3, cases=_forward_cases, outputs=("hs",),
         axes={"hs": ("row", "time", "unit")}, library="rnnbook.rnn.rnn_forward",
+        absent=("rnnbook.rnn.TimeRNN",),
         hint="Loop over t = 0..T-1, feeding xs[:, t, :] and the previous state (h0 at t = 0) to the step "
-             "function, and store each new state in hs[:, t, :]. If only time 0 is right, the state is "
-             "not being carried from one step to the next."),
+             "function, and store each new state in hs[:, t, :]. If only time 0 is right, the state is not being "
+             "carried from one step to the next.",
+        mistakes={"last_only": "every row of hs holds the LAST state: store each step's state at its own time",
+                  "store_prev": "hs[:, t] holds the state BEFORE step t (h0 at t = 0): store the state each step "
+                                "computes"}),
     Exercise(
         name="cross_entropy_grad", points=2, cases=_ce_grad_cases, outputs=("dlogits",),
         axes={"dlogits": None},
-        nudge="Section 1.7 derived the gradient of one position's loss: p - onehot(y). The loss is a mean.",
+        nudge="Section 1.7 derived the gradient of one position's loss: p - onehot(y). The loss is a mean, and "
+              "a padded position is not one of the positions it averages.",
         hint="p = softmax(logits); valid = targets != -1; onehot = np.eye(V)[np.where(valid, targets, 0)]; "
-             "dlogits = (p - onehot) * valid[..., None] / valid.sum(). Dividing by targets.size instead of "
-             "the number of valid positions, or leaving the ignored rows non-zero, fails the padded case."),
+             "dlogits = (p - onehot) * valid[..., None] / valid.sum().",
+        mistakes={"all_positions": "the gradient is divided by every position, padded ones included: divide by "
+                                   "the number of positions that count",
+                  "no_mean": "the gradient is not divided by the number of positions: the loss is a MEAN over "
+                             "them",
+                  "padded_nonzero": "padded positions (target -1) get a non-zero gradient: they do not count"}),
     Exercise(
         name="sample_tokens", points=3, cases=_sample_cases, outputs=("ids",), axes={"ids": ("step",)},
         nudge="Section 1.10's loop: step the cell, turn its state into probabilities, choose, feed the "
               "choice back in. Here the random numbers are given, so the choice is deterministic.",
         hint="Start with h = np.zeros(H) and token = first_id. For each u in us: h = tanh(E[token] @ Wx + "
              "h @ Wh + b); p = softmax((h @ Wo + bo) / temperature); token = the first index whose cumulative "
-             "probability exceeds u, np.searchsorted(np.cumsum(p), u, side='right'); append it. If only the "
-             "first step is right, the chosen token (or the state) is not fed back in."),
+             "probability exceeds u, np.searchsorted(np.cumsum(p), u, side='right'); append it.",
+        mistakes={"argmax": "the most probable token is always chosen: the uniforms us are not used",
+                  "no_temperature": "the temperature is ignored: the logits should be divided by it before the "
+                                    "softmax",
+                  "no_feedback": "the chosen token is not fed back in: every step reads first_id"}),
     Question(
         name="q_rnn_params", points=1, kind="number",
         prompt="how many trainable numbers an RNN layer with D = 3 and H = 4 holds in Wx, Wh and b",
@@ -131,4 +207,33 @@ EXERCISES = [
                "vocabulary of V = 5 words, embeddings of D = 8 and H = 16 units",
         explanation="One score per vocabulary word at every position of every sequence: (N, T, V) = (2, 7, 5). "
                     "D and H are inside the model; they do not show in its output."),
+    Choice(
+        name="c_no_recurrence", points=1,
+        prompt="after training the tiny model, Wh is set to zero: what does it then predict after the two 'you's",
+        options={"same": "",
+                 "unchanged": "the embedding of 'you' is the same at both places; only the state carried through Wh "
+                              "told them apart",
+                 "uniform": "the output layer still sees tanh(x Wx + b), which depends on the current word: the "
+                            "prediction is not uniform, it is the same at both places"},
+        explanation="With Wh = 0 the state is tanh(x_t Wx + b): a function of the current word only. The model "
+                    "becomes a bigram model and gives the same distribution after both 'you's."),
+    Choice(
+        name="c_why_tanh", points=1,
+        prompt="why the state goes through tanh instead of h_t = x_t Wx + h_(t-1) Wh + b",
+        options={"bounded": "",
+                 "probabilities": "the softmax of the output layer makes the probabilities; the state need not "
+                                  "be one",
+                 "faster": "tanh costs an extra pass over the state; leaving it out would be faster, not slower"},
+        explanation="Without a squashing function, T steps compose into one linear map of the inputs, and a "
+                    "state multiplied by Wh at every step can grow without bound (or shrink to nothing) with "
+                    "the length of the text; tanh keeps every unit in (-1, 1) and lets the cell compute "
+                    "functions that are not linear, such as the parity of the sentence."),
+    Experiment(
+        name="tiny_config", points=2,
+        prompt="a configuration {'hidden_size': ..., 'lr': ..., 'steps': ...} with at most 8 hidden units with "
+               "which the tiny model of section 1.8 tells the two sentences apart on every seed",
+        run=separate_sentences, target=8, lower_is_better=True, seeds=(0, 1, 2), budget_s=30,
+        unit="hidden units",
+        nudge="inf means that on that seed the trained model did not give the right token after both 'you's "
+              "a probability above 0.9: more units, more steps, or another learning rate."),
 ]
