@@ -245,6 +245,17 @@ def _titled(src: str, stmts) -> str:
     return TITLE + title_for(stmts) + "\n" + src
 
 
+def _silenced(last_segment: str, last, body: str) -> str:
+    """``body`` with its last statement assigned to ``_`` when it is a call that returns a value (such as
+    ``threadpool_limits(...)``): last in a cell of its own it would show that value, which it did not before."""
+    name = _call_name(last.value) if isinstance(last, ast.Expr) else ""
+    if not name or name in NONE_CALLS or name.split(".")[-1] == "glue" or not body.endswith(last_segment):
+        return body
+    stripped = last_segment.lstrip()
+    lead = last_segment[: len(last_segment) - len(stripped)]
+    return body[: len(body) - len(last_segment)] + lead + "_ = " + stripped
+
+
 def process(nb) -> tuple[bool, list[str]]:
     """Split and mark the notebook's machinery in place. Returns (changed, problems left)."""
     changed, problems, k = False, [], 0
@@ -284,7 +295,8 @@ def process(nb) -> tuple[bool, list[str]]:
         segs = _segments(src, tree.body)
         machinery = copy.deepcopy(cell)
         machinery["id"] = _new_id(nb, cell.get("id", ""))
-        machinery["source"] = _titled(_join(segs[i] for i in mach), [tree.body[i] for i in mach])
+        machinery["source"] = _titled(_silenced(segs[mach[-1]], tree.body[mach[-1]],
+                                                _join(segs[i] for i in mach)), [tree.body[i] for i in mach])
         machinery["outputs"] = [o for o in cell.get("outputs", []) if is_glue_output(o)]
         tags = [t for t in machinery["metadata"].get("tags", []) if t not in ("raises-exception", "remove-output",
                                                                               "hide-output")]

@@ -45,7 +45,10 @@ module                             idea
                                    learner's process ``rnnbook.grading.worker`` and what crosses between
                                    them ``rnnbook.grading.wire``, the sandbox ``rnnbook.grading.sandbox``,
                                    source checks ``rnnbook.grading.source``, batch mode
-                                   ``rnnbook.grading.batch``, Gradescope ``rnnbook.grading.gradescope``
+                                   ``rnnbook.grading.batch``, Gradescope ``rnnbook.grading.gradescope``;
+                                   where specs and references are found ``rnnbook.grading.catalog``, the
+                                   in-notebook check ``rnnbook.grading.notebook``, and the policy both
+                                   paths share ``rnnbook.grading.policy``
 ``rnnbook.seeds``                  ``book_seed``: every seed the chapters use, shifted at once by
                                    ``RNNBOOK_SEED_OFFSET`` to measure the seed spread (all chapters);
                                    ``init_rng``, the generator of a layer's ``rng`` argument

@@ -111,7 +111,8 @@ def train_addition(config, seed):
 def _train_addition(config, seed):
     from ..data.addition import addition_pairs
     from ..data.pairs import END_ID, START_ID, decode_ids, encode_pairs, pair_vocab
-    from ..models.seq2seq import exact_match, fit_seq2seq
+    from ..models.seq2seq import exact_match
+    from ..train import fit_seq2seq
     from ..recipes.ch05_seq2seq import VARIANTS
 
     epochs, lr = config["epochs"], config["lr"]

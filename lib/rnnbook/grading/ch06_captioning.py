@@ -60,7 +60,8 @@ def train_digits(config, seed):
 
 def _train_digits(conditioning, lr, epochs, seed):
     from ..data.captions import caption_vocab, decode_captions, digit_captions, encode_captions
-    from ..models.captioner import Captioner, caption_images, fit_captioner
+    from ..models.captioner import Captioner, caption_images
+    from ..train import fit_captioner
 
     train = digit_captions(DIGIT_TRAIN, split="train", seed=1)
     test = digit_captions(DIGIT_TEST, split="test", seed=2)

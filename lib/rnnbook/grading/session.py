@@ -356,58 +356,15 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
     hidden = [str(ref_path.parent.resolve()), str(path.resolve().parent), *hide]
     process = LearnerProcess(str(workdir / "kernel"), limits, library=str(library), sandbox=sandbox, hide=hidden)
     run = _NotebookRun(process, limits)
-    clean_process: list = []
-
-    def clean():
-        """A second process, with the full library and no learner code, for configuration experiments."""
-        if not clean_process:
-            spec_dirs = {str(pathlib.Path(importlib.import_module(x.run.__module__).__file__).resolve()
-                             .parents[x.run.__module__.count(".")])
-                         for x in specs if isinstance(x, Experiment) and x.run is not None
-                         and not x.run.__module__.startswith("rnnbook.")}
-            full = workdir / "full"
-            full.mkdir()
-            shutil.copytree(pathlib.Path(__file__).resolve().parents[1], full / "rnnbook",
-                            ignore=shutil.ignore_patterns("__pycache__", "_solutions"))
-            clean_process.append(LearnerProcess(str(workdir / "clean"), limits, library=str(full),
-                                                sandbox=sandbox, hide=hidden, clean=True,
-                                                extra_path=sorted(spec_dirs)))
-            clean_process[0].start()
-        return clean_process[0]
-
-    results: dict = {}
-    deps_used: dict = {}
+    clean = _CleanProcess(specs, workdir, limits, sandbox, hidden)
     try:
         process.start()
         run.run_cells(source.code_cells(nb))
-        described = _described(run.request(60, op="describe", names=[ex.name for ex in specs]))
-        for ex in _grading_order(specs, bindings, chapter):
-            if isinstance(ex, (Question, Choice)):
-                results[ex.name] = _answer(run, ex, refs, limits, final)
-                continue
-            if isinstance(ex, Experiment):
-                results[ex.name] = _grade_experiment(run, ex, limits, clean)
-                continue
-            info = described.get(ex.name, {})
-            if info.get("twin_of") == ex.name:
-                what = policy.cap(f"{info.get('module')}.{info.get('qualname')}", 120)
-                results[ex.name] = Result(ex.name, 0, ex.points,
-                                          f"{ex.name} is the library's {what} (absent while chapter {chapter} "
-                                          f"is graded): this exercise asks for your own implementation", "failed")
-                continue
-            # a dependency is answered by the grader only once it is graded itself: its answers can no
-            # longer help it (in a cycle of dependencies, the later ones run with the learner's own)
-            deps_used[ex.name] = [d for d in _uses(ex.name, bindings, chapter) if d in results]
-            results[ex.name] = _grade_function(run, ex, plans[ex.name], deps_used[ex.name], limits, chapter, refs)
+        results = _grade_items(run, specs, bindings, chapter, refs, plans, limits, final, clean)
     finally:
         process.stop()
-        for p in clean_process:
-            p.stop()
+        clean.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    for name, deps in deps_used.items():
-        results[name].feedback += policy.broken_dependency_note([d for d in deps if results[d].status != "passed"])
-    for ex in specs:
-        results[ex.name].kind = kind_of(ex)
     notes = list(run.notes)
     if not process.sandboxed:
         notes.append("running without a sandbox (bubblewrap not available or turned off): the learner's code could "
@@ -424,6 +381,65 @@ def grade_notebook(path, *, chapter: str | None = None, solutions=None, limits: 
         "fingerprints": _fingerprints(specs, bindings),
         "seconds": round(time.monotonic() - start, 2),
     }
+
+
+class _CleanProcess:
+    """A second process, with the full library and no learner code, for configuration experiments; started
+    the first time one is graded (``clean()``)."""
+
+    def __init__(self, specs, workdir, limits, sandbox, hidden):
+        self.specs, self.workdir, self.limits, self.sandbox, self.hidden = specs, workdir, limits, sandbox, hidden
+        self.process = None
+
+    def __call__(self):
+        if self.process is None:
+            spec_dirs = {str(pathlib.Path(importlib.import_module(x.run.__module__).__file__).resolve()
+                             .parents[x.run.__module__.count(".")])
+                         for x in self.specs if isinstance(x, Experiment) and x.run is not None
+                         and not x.run.__module__.startswith("rnnbook.")}
+            full = self.workdir / "full"
+            full.mkdir()
+            shutil.copytree(pathlib.Path(__file__).resolve().parents[1], full / "rnnbook",
+                            ignore=shutil.ignore_patterns("__pycache__", "_solutions"))
+            self.process = LearnerProcess(str(self.workdir / "clean"), self.limits, library=str(full),
+                                          sandbox=self.sandbox, hide=self.hidden, clean=True,
+                                          extra_path=sorted(spec_dirs))
+            self.process.start()
+        return self.process
+
+    def stop(self):
+        if self.process is not None:
+            self.process.stop()
+
+
+def _grade_items(run, specs, bindings, chapter, refs, plans, limits, final, clean) -> dict:
+    """Every graded item of the notebook that ``run`` executed, in grading order: ``{name: Result}``."""
+    results: dict = {}
+    deps_used: dict = {}
+    described = _described(run.request(60, op="describe", names=[ex.name for ex in specs]))
+    for ex in _grading_order(specs, bindings, chapter):
+        if isinstance(ex, (Question, Choice)):
+            results[ex.name] = _answer(run, ex, refs, limits, final)
+            continue
+        if isinstance(ex, Experiment):
+            results[ex.name] = _grade_experiment(run, ex, limits, clean)
+            continue
+        info = described.get(ex.name, {})
+        if info.get("twin_of") == ex.name:
+            what = policy.cap(f"{info.get('module')}.{info.get('qualname')}", 120)
+            results[ex.name] = Result(ex.name, 0, ex.points,
+                                      f"{ex.name} is the library's {what} (absent while chapter {chapter} "
+                                      f"is graded): this exercise asks for your own implementation", "failed")
+            continue
+        # a dependency is answered by the grader only once it is graded itself: its answers can no
+        # longer help it (in a cycle of dependencies, the later ones run with the learner's own)
+        deps_used[ex.name] = [d for d in _uses(ex.name, bindings, chapter) if d in results]
+        results[ex.name] = _grade_function(run, ex, plans[ex.name], deps_used[ex.name], limits, chapter, refs)
+    for name, deps in deps_used.items():
+        results[name].feedback += policy.broken_dependency_note([d for d in deps if results[d].status != "passed"])
+    for ex in specs:
+        results[ex.name].kind = kind_of(ex)
+    return results
 
 
 def _fingerprints(specs, bindings) -> dict:

@@ -195,6 +195,42 @@ def _describe(ns: dict, names: list) -> dict:
     return out
 
 
+def _answerer(fd_out: int):
+    """``answer(req, **data)``: one JSON line to the grader, carrying the request's nonce."""
+    def answer(req, **data):
+        # a leading newline ends whatever a killed child left half-written on the pipe
+        raw = ("\n" + json.dumps({"nonce": req.get("nonce"), **data}) + "\n").encode()
+        while raw:
+            raw = raw[os.write(fd_out, raw):]
+    return answer
+
+
+def _serve_trusted(requests, answer, limits: dict, fd_out: int) -> None:
+    """A process for trusted runs only: no notebook, no shell."""
+    for line in requests:
+        req = json.loads(line)
+        if req.get("op") == "run":
+            answer(req, **_run_trusted(req, limits, fd_out))
+        elif req.get("op") == "quit":
+            return
+
+
+def _run_cell(shell, req: dict, sink, answer) -> None:
+    """Run one notebook cell under its time limit and answer whether it raised."""
+    def on_alarm(signum, frame):
+        raise _CellTimeout()
+
+    sys.stdout = sys.stderr = sink
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, float(req.get("timeout", 120)))
+    try:
+        res = shell.run_cell(req["source"], store_history=False, silent=False)
+        err = res.error_before_exec or res.error_in_exec
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    answer(req, ok=err is None, error=None if err is None else policy.error_info(err), threads=_threads())
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     fd_in, fd_out, workdir = int(argv[0]), int(argv[1]), argv[2]
@@ -209,29 +245,14 @@ def main(argv=None) -> None:
     os.dup2(null, 2)
     sink = policy.CappedText(limits.get("output_chars", 10_000))
     sys.stdout = sys.stderr = sink
-
-    def answer(req, **data):
-        # a leading newline ends whatever a killed child left half-written on the pipe
-        raw = ("\n" + json.dumps({"nonce": req.get("nonce"), **data}) + "\n").encode()
-        while raw:
-            raw = raw[os.write(fd_out, raw):]
-
-    if limits.get("clean"):                      # a process for trusted runs only: no notebook, no shell
-        for line in requests:
-            req = json.loads(line)
-            if req.get("op") == "run":
-                answer(req, **_run_trusted(req, limits, fd_out))
-            elif req.get("op") == "quit":
-                return
+    answer = _answerer(fd_out)
+    if limits.get("clean"):
+        _serve_trusted(requests, answer, limits, fd_out)
         return
 
     from IPython.core.interactiveshell import InteractiveShell
     shell = InteractiveShell.instance(colors="nocolor")
     ns = shell.user_ns
-
-    def on_alarm(signum, frame):
-        raise _CellTimeout()
-
     while True:
         req: dict = {}
         try:
@@ -241,16 +262,7 @@ def main(argv=None) -> None:
             req = json.loads(line)
             op = req.get("op")
             if op == "cell":
-                sys.stdout = sys.stderr = sink
-                signal.signal(signal.SIGALRM, on_alarm)
-                signal.setitimer(signal.ITIMER_REAL, float(req.get("timeout", 120)))
-                try:
-                    res = shell.run_cell(req["source"], store_history=False, silent=False)
-                    err = res.error_before_exec or res.error_in_exec
-                finally:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-                answer(req, ok=err is None, error=None if err is None else policy.error_info(err),
-                       threads=_threads())
+                _run_cell(shell, req, sink, answer)
             elif op == "call":
                 answer(req, **_call(ns, req, limits, fd_out, fd_in))
             elif op == "value":
