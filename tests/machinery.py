@@ -178,6 +178,15 @@ def _kinds(tree):
     return [kind(s) for s in tree.body]
 
 
+def _machinery(cell):
+    """``(tree, kinds)`` of a code cell holding machinery, else ``None`` (no machinery, or not Python)."""
+    tree = _parse(cell)
+    if tree is None:
+        return None
+    kinds = _kinds(tree)
+    return (tree, kinds) if "machinery" in kinds else None
+
+
 def _segments(src: str, stmts) -> list[str]:
     """The source text of each statement, with the comments and blank lines just above it (and, for the
     last one, everything below it)."""
@@ -269,12 +278,10 @@ def process(nb) -> tuple[bool, list[str]]:
             mark(cell)
             changed |= before != cell["metadata"]
             continue
-        tree = _parse(cell)
-        if tree is None:
+        found_machinery = _machinery(cell)
+        if found_machinery is None:
             continue
-        kinds = _kinds(tree)
-        if "machinery" not in kinds:
-            continue
+        tree, kinds = found_machinery
         src = _source(cell)
         if "content" not in kinds and all(is_glue_output(o) for o in cell.get("outputs", [])):
             new = _titled(src, tree.body)
@@ -323,12 +330,10 @@ def violations(nb) -> list[str]:
             if missing:
                 found.append(f"cell {i} (setup): lacks {', '.join(missing)}")
             continue
-        tree = _parse(cell)
-        if tree is None:
+        found_machinery = _machinery(cell)
+        if found_machinery is None:
             continue
-        kinds = _kinds(tree)
-        if "machinery" not in kinds:
-            continue
+        tree, kinds = found_machinery
         what = "/".join(sorted(_what([s for s, k in zip(tree.body, kinds) if k == "machinery"])))
         if "content" in kinds:
             first = next(ast.unparse(s) for s, k in zip(tree.body, kinds) if k == "content")

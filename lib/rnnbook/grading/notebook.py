@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import importlib
 import os
 import sys
 
@@ -22,14 +21,6 @@ from .core import (HINT_AFTER, Choice, Exercise, Experiment, Question, Result, _
 __all__ = ["Grader", "grade_namespace", "HINT_AFTER"]
 
 
-def _library_object(path: str):
-    module, name = path.rsplit(".", 1)
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
 @contextlib.contextmanager
 def twins_absent(specs, chapter: str, namespaces=()):
     """While inside, every ``rnnbook`` module attribute (and every name in ``namespaces``, e.g. the
@@ -38,7 +29,7 @@ def twins_absent(specs, chapter: str, namespaces=()):
     swaps, stubs = [], {}
     for ex in specs:
         for path in [*([ex.library] if getattr(ex, "library", None) else []), *getattr(ex, "absent", ())]:
-            twin = _library_object(path)
+            twin = policy.library_object(path)
             if twin is not None:
                 stubs[id(twin)] = (twin, policy.twin_stub(path, ex.name, chapter))
     try:
@@ -72,7 +63,7 @@ def twins_absent(specs, chapter: str, namespaces=()):
 
 
 def _twin_of(ex, fn) -> bool:
-    twin = _library_object(ex.library) if getattr(ex, "library", None) else None
+    twin = policy.library_object(ex.library) if getattr(ex, "library", None) else None
     return policy.is_twin(fn, twin)
 
 

@@ -6,17 +6,18 @@
 - :func:`broken_dependency_note`, :func:`not_found`, :func:`not_a_function`: the shared messages;
 - library twins: :func:`twin_stub` (what stands in for the library's version of an exercise while that
   exercise is graded) and :func:`is_twin` (a function object that *is* the library's, by identity or by
-  its compiled code).
+  its compiled code), :func:`library_object` (the library object a spec names as an exercise's twin).
 """
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import traceback
 import types
 
 __all__ = ["CappedText", "cap", "error_info", "rebind", "broken_dependency_note", "not_found", "not_a_function",
-           "twin_message", "twin_stub", "is_twin", "TwinAbsent", "FEEDBACK_CHARS"]
+           "twin_message", "twin_stub", "is_twin", "library_object", "TwinAbsent", "FEEDBACK_CHARS"]
 
 FEEDBACK_CHARS = 300        # the longest echo of a learner's value in feedback
 
@@ -144,3 +145,12 @@ def is_twin(fn, twin) -> bool:
         fn = getattr(fn, "__wrapped__", None) or getattr(fn, "func", None)       # functools.wraps, partial
         seen += 1
     return False
+
+
+def library_object(path: str):
+    """The object at the dotted ``path`` (``"rnnbook.rnn.rnn_forward"``), or ``None`` if it cannot be imported."""
+    module, name = path.rsplit(".", 1)
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None

@@ -472,7 +472,7 @@ def _similarities(specs, bindings, ref_cells) -> dict:
         if not isinstance(ex, Exercise) or b is None or b.kind != "def":
             continue
         entry = {"reference": round(source.similarity(b.source, refs.get(ex.name, "")), 3)}
-        twin = _library_object(ex.library) if ex.library else None
+        twin = policy.library_object(ex.library) if ex.library else None
         if twin is not None:
             try:
                 entry["library"] = round(source.similarity(b.source, inspect.getsource(twin)), 3)
@@ -482,9 +482,3 @@ def _similarities(specs, bindings, ref_cells) -> dict:
     return out
 
 
-def _library_object(path: str):
-    module, name = path.rsplit(".", 1)
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
