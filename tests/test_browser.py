@@ -57,33 +57,30 @@ def toc_pages():
     return pages
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    _require_browser()
-    out = tmp_path_factory.mktemp("book")
+def build_book(out: pathlib.Path) -> pathlib.Path:
+    """Build the English book into ``out`` with ``-W`` (every warning an error); its HTML folder."""
     jb = pathlib.Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    html = out / "_build" / "html"
+    return out / "_build" / "html"
+
+
+def serve(html: pathlib.Path):
+    """Serve ``html`` on 127.0.0.1 while the generator is alive; yields the site's address."""
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
-    handler = functools.partial(Quiet, directory=str(html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
 
 @pytest.fixture(scope="module")
-def browser(site):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield b
-        b.close()
+def site(tmp_path_factory):
+    _require_browser()
+    yield from serve(build_book(tmp_path_factory.mktemp("book")))
 
 
 def expected_title(page: str) -> str:

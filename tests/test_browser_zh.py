@@ -9,17 +9,13 @@ Chinese text; the glossary holds the term).
 Requests to other hosts are blocked. Skipped, with the reason, where Chromium is not installed, except under
 CI=true (see tests/test_browser.py, whose browser helpers this reuses).
 """
-import functools
-import http.server
 import pathlib
 import re
-import subprocess
 import sys
-import threading
 
 import pytest
 
-from test_browser import CHROMIUM, FLAGS, KNOWN_THEME_ERRORS, RAW_TEX, _require_browser
+from test_browser import KNOWN_THEME_ERRORS, RAW_TEX, _require_browser, build_book, serve
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "i18n"))
@@ -46,29 +42,9 @@ def translated_pages() -> set[str]:
 def site(tmp_path_factory):
     _require_browser()
     out = tmp_path_factory.mktemp("editions")
-    jb = pathlib.Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out)],
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    html = build_book(out)
     zh.build(ROOT, out / "_build")
-    html = out / "_build" / "html"
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(html)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser(site):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield b
-        b.close()
+    yield from serve(html)
 
 
 @pytest.fixture
