@@ -135,20 +135,19 @@ def library_without_twins(dest: pathlib.Path, twins: dict) -> pathlib.Path:
         spans = []
         for node in tree.body:
             for name, exercise, message in items:
-                if isinstance(node, ast.ClassDef) and node.name == name:
-                    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-                    stub = (f"class {name}:\n    def __init__(self, *args, **kwargs):\n"
-                            f"        from rnnbook.grading.policy import TwinAbsent\n"
-                            f"        raise TwinAbsent({message!r})\n\n\n"
-                            f"{name}.rnnbook_twin_of = {exercise!r}\n")
-                    spans.append((first, node.end_lineno, stub))
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-                    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-                    stub = (f"def {name}(*args, **kwargs):\n"
-                            f"    from rnnbook.grading.policy import TwinAbsent\n"
-                            f"    raise TwinAbsent({message!r})\n\n\n"
-                            f"{name}.rnnbook_twin_of = {exercise!r}\n")
-                    spans.append((first, node.end_lineno, stub))
+                if getattr(node, "name", None) != name:
+                    continue
+                if isinstance(node, ast.ClassDef):            # calling the class (constructing it) raises
+                    head, indent = f"class {name}:\n    def __init__(self, *args, **kwargs):\n", " " * 8
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    head, indent = f"def {name}(*args, **kwargs):\n", " " * 4
+                else:
+                    continue
+                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                stub = (f"{head}{indent}from rnnbook.grading.policy import TwinAbsent\n"
+                        f"{indent}raise TwinAbsent({message!r})\n\n\n"
+                        f"{name}.rnnbook_twin_of = {exercise!r}\n")
+                spans.append((first, node.end_lineno, stub))
         for first, last, stub in sorted(spans, reverse=True):
             lines[first - 1:last] = [stub]
         f.write_text("".join(lines), encoding="utf-8")
