@@ -111,14 +111,15 @@ def update_catalog(pot: pathlib.Path, po: pathlib.Path, page: str) -> None:
     catalog.header_comment = HEADER.format(page=page)
     catalog.project, catalog.version = "rnnbook", ""
     catalog.last_translator = catalog.language_team = "rnnbook <https://github.com/rnnbook/rnnbook>"
-    for message in catalog:
-        # Babel marks messages with braces ({ref}`...`) as Python format strings: they are MyST roles.
-        message.flags -= {"python-format", "python-brace-format"}
     write_catalog(catalog, po)
 
 
 def write_catalog(catalog, po: pathlib.Path) -> None:
     """Write a catalog the way `make catalogs` always does (no line wrapping, previous English kept)."""
+    for message in catalog:
+        # Babel marks messages with braces ({ref}`...`) as Python format strings whenever it reads a catalog:
+        # they are MyST roles.
+        message.flags -= {"python-format", "python-brace-format"}
     po.parent.mkdir(parents=True, exist_ok=True)
     with po.open("wb") as f:
         write_po(f, catalog, width=0, include_previous=True, ignore_obsolete=True, sort_output=False)
