@@ -95,12 +95,12 @@ def _ref(name):
 
 
 def test_feedback_names_time_step_where_state_is_not_carried():
-    def rnn_forward(xs, h0, Wx, Wh, b):         # bug: always starts from h0
+    def rnn_forward_padded(xs, lengths, h0, Wx, Wh, b):    # bug: always starts from h0
         return np.stack([np.tanh(xs[:, t] @ Wx + h0 @ Wh + b) for t in range(xs.shape[1])], axis=1)
-    r = run_exercise(_ex("rnn_forward"), rnn_forward, _ref("rnn_forward"))
+    r = run_exercise(_ex("rnn_forward_padded"), rnn_forward_padded, _ref("rnn_forward_padded"))
     assert r.score == 0
     assert "hs differs first at row 0, time 1" in r.feedback
-    assert "expected" in r.feedback and "got" in r.feedback and "hint:" in r.feedback
+    assert "expected" in r.feedback and "got" in r.feedback and "nudge:" in r.feedback
     assert "case 1 of 3" in r.feedback
 
 
@@ -114,9 +114,10 @@ def test_feedback_on_unstable_softmax():
 
 
 def test_feedback_on_wrong_shape_and_wrong_type():
-    r = run_exercise(_ex("rnn_step_forward"), lambda x, h_prev, Wx, Wh, b: (x @ Wx).T, _ref("rnn_step_forward"))
+    step, ref = _ex("rnn_step_masked"), _ref("rnn_step_masked")
+    r = run_exercise(step, lambda x, h_prev, mask, Wx, Wh, b: (x @ Wx).T, ref)
     assert "has shape" in r.feedback and "expected" in r.feedback
-    r = run_exercise(_ex("rnn_step_forward"), lambda x, h_prev, Wx, Wh, b: "hello", _ref("rnn_step_forward"))
+    r = run_exercise(step, lambda x, h_prev, mask, Wx, Wh, b: "hello", ref)
     assert "should be a NumPy array, got str" in r.feedback
 
 
@@ -165,15 +166,15 @@ def test_cli_survives_a_broken_notebook_and_grades_the_rest(tmp_path):
     nb.cells.insert(3, nbformat.v4.new_code_cell("while True:\n    pass"))
     nb.cells.insert(4, nbformat.v4.new_code_cell("import sys\nsys.exit(1)"))
     nb.cells.insert(5, nbformat.v4.new_code_cell("import a_module_that_does_not_exist"))
-    nb.cells.append(nbformat.v4.new_code_cell("del rnn_forward"))
+    nb.cells.append(nbformat.v4.new_code_cell("del rnn_forward_padded"))
     path = tmp_path / "01_rnn.ipynb"
     nbformat.write(nb, path)
     before = path.read_bytes()
     report = grade_cli(path, "--cell-timeout", "5")
     by_name = {e["name"]: e for e in report["exercises"]}
-    assert by_name["rnn_forward"]["status"] == "missing"
+    assert by_name["rnn_forward_padded"]["status"] == "missing"
     assert by_name["softmax"]["score"] == by_name["softmax"]["max_score"]
-    assert report["score"] == report["max_score"] - by_name["rnn_forward"]["max_score"]
+    assert report["score"] == report["max_score"] - by_name["rnn_forward_padded"]["max_score"]
     assert path.read_bytes() == before
 
 

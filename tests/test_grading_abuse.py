@@ -18,7 +18,7 @@ from rnnbook.grading.session import Limits, grade_notebook
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SANDBOX = sandbox.sandbox_available()
 needs_sandbox = pytest.mark.skipif(not SANDBOX, reason="bubblewrap is not available (apt-get install bubblewrap)")
-FULL = {"one_hot": 1, "softmax": 2, "cross_entropy": 2, "rnn_step_forward": 2, "rnn_forward": 3,
+FULL = {"one_hot": 1, "softmax": 2, "cross_entropy": 2, "rnn_step_masked": 2, "rnn_forward_padded": 3,
         "cross_entropy_grad": 2, "sample_tokens": 3, "q_rnn_params": 1, "q_grad_sum": 1, "q_logits_shape": 1,
         "c_no_recurrence": 1, "c_why_tanh": 1, "tiny_config": 2}
 
@@ -69,8 +69,8 @@ def test_exits_and_crashes_cost_only_their_exercise_and_patches_change_nothing(t
         "one_hot": "import sys\ndef one_hot(ids, vocab_size):\n    sys.exit(0)",
         "softmax": "import os\ndef softmax(x):\n    os._exit(1)",
         "cross_entropy": "def cross_entropy(logits, targets):\n    raise KeyboardInterrupt",
-        "rnn_step_forward": "import ctypes\ndef rnn_step_forward(x, h_prev, Wx, Wh, b):\n"
-                            "    return ctypes.string_at(0)",
+        "rnn_step_masked": "import ctypes\ndef rnn_step_masked(x, h_prev, mask, Wx, Wh, b):\n"
+                           "    return ctypes.string_at(0)",
         "q_rnn_params": "q_rnn_params = 31",
     }, extra_cells=[
         # patch the old in-kernel grader, NumPy's comparison, and print a fake report
@@ -82,30 +82,32 @@ def test_exits_and_crashes_cost_only_their_exercise_and_patches_change_nothing(t
         "print('<<rnnbook-grade-report>>' + json.dumps({'score': 11, 'max_score': 11}))",
     ])
     ex, _ = grade(path, solutions, {**FULL, "one_hot": 0, "softmax": 0, "cross_entropy": 0,
-                                     "rnn_step_forward": 0, "q_rnn_params": 0})
+                                     "rnn_step_masked": 0, "q_rnn_params": 0})
     assert "ended the process" in ex["one_hot"]["feedback"] or "SystemExit" in ex["one_hot"]["feedback"]
     assert "exit code 1" in ex["softmax"]["feedback"]
     assert "KeyboardInterrupt" in ex["cross_entropy"]["feedback"]
-    assert "segmentation fault" in ex["rnn_step_forward"]["feedback"]
+    assert "segmentation fault" in ex["rnn_step_masked"]["feedback"]
     assert "32" not in ex["q_rnn_params"]["feedback"] and "not right" in ex["q_rnn_params"]["feedback"]
 
 
 def test_lying_objects_memory_loops_forks_and_fork_bombs(tmp_path, solutions):
-    bomb = ("import os\ndef rnn_forward(xs, h0, Wx, Wh, b):\n    while True:\n        try:\n            os.fork()\n"
-            "        except OSError:\n            pass")
+    bomb = ("import os\ndef rnn_forward_padded(xs, lengths, h0, Wx, Wh, b):\n    while True:\n        try:\n"
+            "            os.fork()\n        except OSError:\n            pass")
     path = make_notebook(tmp_path, {
         "one_hot": "class Yes:\n    def __eq__(self, other):\n        return True\n    __array_priority__ = 1e9\n"
                    "def one_hot(ids, vocab_size):\n    return Yes()",
         "softmax": "import numpy as np\ndef softmax(x):\n    big = np.ones(10 ** 9)\n    return big",
         "cross_entropy": "def cross_entropy(logits, targets):\n    while True:\n        pass",
-        "rnn_step_forward": "import os, numpy as np\ndef rnn_step_forward(x, h_prev, Wx, Wh, b):\n"
-                            "    if os.fork() == 0:\n        os.execvp('sleep', ['sleep', '987'])\n"
-                            "    return np.tanh(x @ Wx + h_prev @ Wh + b)",
-        "rnn_forward": bomb if SANDBOX else "def rnn_forward(xs, h0, Wx, Wh, b):\n    return 0",
+        "rnn_step_masked": "import os, numpy as np\ndef rnn_step_masked(x, h_prev, mask, Wx, Wh, b):\n"
+                           "    if os.fork() == 0:\n        os.execvp('sleep', ['sleep', '987'])\n"
+                           "    return np.where(mask[:, None], np.tanh(x @ Wx + h_prev @ Wh + b), h_prev)",
+        "rnn_forward_padded": bomb if SANDBOX else "def rnn_forward_padded(xs, lengths, h0, Wx, Wh, b):\n"
+                                                  "    return 0",
         "q_rnn_params": "class Eq(float):\n    def __eq__(self, other):\n        return True\nq_rnn_params = Eq(7)",
     })
-    ex, _ = grade(path, solutions, {**FULL, "one_hot": 0, "softmax": 0, "cross_entropy": 0, "rnn_forward": 0,
-                                     "q_rnn_params": 0}, call_timeout=3, memory_mb=512, nproc=40)
+    ex, _ = grade(path, solutions, {**FULL, "one_hot": 0, "softmax": 0, "cross_entropy": 0,
+                                     "rnn_forward_padded": 0, "q_rnn_params": 0},
+                    call_timeout=3, memory_mb=512, nproc=40)
     assert "should be a NumPy array, got Yes" in ex["one_hot"]["feedback"]
     assert "MemoryError" in ex["softmax"]["feedback"]
     assert "longer than 3 s" in ex["cross_entropy"]["feedback"]
@@ -129,12 +131,13 @@ def test_library_twins_nan_mutation_wrong_types_and_writing_the_references(tmp_p
         "softmax": "from rnnbook.functions import softmax",
         "cross_entropy": "import rnnbook.functions as F\ndef cross_entropy(logits, targets):\n"
                          "    return F.cross_entropy(logits, targets)",
-        "rnn_step_forward": "import numpy as np\ndef rnn_step_forward(x, h_prev, Wx, Wh, b):\n"
-                            "    return np.full((x.shape[0], Wh.shape[0]), np.nan)",
-        "rnn_forward": "import numpy as np\ndef rnn_forward(xs, h0, Wx, Wh, b):\n"
-                       "    hs = np.empty(xs.shape[:2] + h0.shape[1:])\n    h = h0\n    for t in range(xs.shape[1]):\n"
-                       "        h = np.tanh(xs[:, t] @ Wx + h @ Wh + b)\n"
-                       "        hs[:, t] = h\n    xs[...] = 0\n    return hs",
+        "rnn_step_masked": "import numpy as np\ndef rnn_step_masked(x, h_prev, mask, Wx, Wh, b):\n"
+                           "    return np.full((x.shape[0], Wh.shape[0]), np.nan)",
+        "rnn_forward_padded": "import numpy as np\ndef rnn_forward_padded(xs, lengths, h0, Wx, Wh, b):\n"
+                              "    hs = np.empty(xs.shape[:2] + h0.shape[1:])\n    h = h0\n"
+                              "    for t in range(xs.shape[1]):\n"
+                              "        h = np.where((t < lengths)[:, None], np.tanh(xs[:, t] @ Wx + h @ Wh + b), h)\n"
+                              "        hs[:, t] = h\n    xs[...] = 0\n    return hs",
     }, extra_cells=[
         # rewrite the references on disk, patch the library's internals and the grading core
         f"try:\n    open({str(target)!r}, 'w').write('{{}}')\nexcept OSError as e:\n    print(e)",
@@ -145,33 +148,34 @@ def test_library_twins_nan_mutation_wrong_types_and_writing_the_references(tmp_p
         "except Exception as e:\n    print(e)",
     ])
     ex, _ = grade(path, solutions, {**FULL, "one_hot": 0, "softmax": 0, "cross_entropy": 0,
-                                     "rnn_step_forward": 0, "rnn_forward": 0})
+                                     "rnn_step_masked": 0, "rnn_forward_padded": 0})
     assert "should be a NumPy array, got str" in ex["one_hot"]["feedback"]
     assert "rnnbook.functions.softmax" in ex["softmax"]["feedback"] and "your own" in ex["softmax"]["feedback"]
     # the notebook patched its own copy of F.cross_entropy to return 0.0: a wrong value, whatever the library holds
     assert "loss is 0" in ex["cross_entropy"]["feedback"] or "rnnbook.functions.cross_entropy" in \
         ex["cross_entropy"]["feedback"]
-    assert "NaN" in ex["rnn_step_forward"]["feedback"]
-    assert "modified its input `xs`" in ex["rnn_forward"]["feedback"]
+    assert "NaN" in ex["rnn_step_masked"]["feedback"]
+    assert "modified its input `xs`" in ex["rnn_forward_padded"]["feedback"]
     assert not (tmp_path / "pwned").exists()
 
 
 def test_renamed_copy_endless_sleep_broken_cells_and_fair_dependencies(tmp_path, solutions):
     path = make_notebook(tmp_path, {
         "one_hot": "import time\ndef one_hot(ids, vocab_size):\n    time.sleep(600)",
-        "rnn_step_forward": "import numpy as np\ndef rnn_step_forward(x, h_prev, Wx, Wh, b):\n"
-                            "    return np.tanh(x @ Wx + h_prev @ Wh)",
-        "rnn_forward": "import numpy as np\ndef rnn_forward(xs, h0, Wx, Wh, b):\n    hs, h = [], h0\n"
-                       "    for t in range(xs.shape[1]):\n        h = rnn_step_forward(xs[:, t], h, Wx, Wh, b)\n"
-                       "        hs.append(h)\n    return np.stack(hs, axis=1)",
+        "rnn_step_masked": "import numpy as np\ndef rnn_step_masked(x, h_prev, mask, Wx, Wh, b):\n"
+                           "    return np.where(mask[:, None], np.tanh(x @ Wx + h_prev @ Wh), h_prev)",
+        "rnn_forward_padded": "import numpy as np\ndef rnn_forward_padded(xs, lengths, h0, Wx, Wh, b):\n"
+                              "    hs, h = [], h0\n    for t in range(xs.shape[1]):\n"
+                              "        h = rnn_step_masked(xs[:, t], h, t < lengths, Wx, Wh, b)\n"
+                              "        hs.append(h)\n    return np.stack(hs, axis=1)",
         "q_rnn_params": "q_rnn_params = ...",
     }, extra_cells=["while True:\n    pass", "import os\nos._exit(3)", "raise RuntimeError('top level')"],
         name="01_rnn-Copy1.ipynb")
-    ex, report = grade(path, solutions, {**FULL, "one_hot": 0, "rnn_step_forward": 0, "q_rnn_params": 0},
+    ex, report = grade(path, solutions, {**FULL, "one_hot": 0, "rnn_step_masked": 0, "q_rnn_params": 0},
                        call_timeout=3, cell_timeout=3)
     assert report["chapter"] == "01_rnn"
     assert "longer than 3 s" in ex["one_hot"]["feedback"]
-    assert "fix `rnn_step_forward` first" in ex["rnn_forward"]["feedback"]
+    assert "fix `rnn_step_masked` first" in ex["rnn_forward_padded"]["feedback"]
     assert ex["q_rnn_params"]["status"] == "not implemented"
     assert any("ran longer than 3 s" in n for n in report["notes"])
     assert any("stopped the process" in n for n in report["notes"])

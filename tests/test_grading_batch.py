@@ -34,11 +34,12 @@ def _variant(replace: dict, extra=()) -> nbformat.NotebookNode:
 
 
 STUBS = {n: f"def {n}(*args, **kwargs):\n    raise NotImplementedError"
-         for n in ("one_hot", "softmax", "cross_entropy", "rnn_step_forward", "rnn_forward",
+         for n in ("one_hot", "softmax", "cross_entropy", "rnn_step_masked", "rnn_forward_padded",
                   "cross_entropy_grad", "sample_tokens")}
 KINDS = {  # kind: (how many, replaced graded cells, extra top-level cells, expected total)
     "honest": (10, {}, (), 22),
-    "state_not_carried": (10, {"rnn_forward": "import numpy as np\ndef rnn_forward(xs, h0, Wx, Wh, b):\n    return "
+    "state_not_carried": (10, {"rnn_forward_padded": "import numpy as np\n"
+                               "def rnn_forward_padded(xs, lengths, h0, Wx, Wh, b):\n    return "
                                "np.stack([np.tanh(xs[:, t] @ Wx + h0 @ Wh + b) for t in range(xs.shape[1])], 1)"},
                           (), 19),
     "unstable_softmax": (5, {"softmax": "import numpy as np\ndef softmax(x):\n    e = np.exp(x)\n"
@@ -93,8 +94,8 @@ def test_batch_of_forty_submissions_two_at_a_time(tmp_path):
             assert row["error"] and "not a readable Jupyter notebook" in row["error"], row
         else:
             assert float(row["total"]) == total, (sub, row)
-    honest = [rows[s] for s, t in expected.items() if t == 22 and "rnn_forward" in rows[s]]
-    assert all(r["rnn_forward"] == "3" for r in honest)
+    honest = [rows[s] for s, t in expected.items() if t == 22 and "rnn_forward_padded" in rows[s]]
+    assert all(r["rnn_forward_padded"] == "3" for r in honest)
     assert any("~reference" in r["flags"] for r in honest), "copies of the reference are flagged"
     assert len(list((tmp_path / "reports").glob("*.json"))) == 40
     assert (tmp_path / "grades_pass_rate.png").stat().st_size > 1000
@@ -123,8 +124,8 @@ def test_gradescope_bundle_runs_on_a_local_autograder_layout(tmp_path):
     results = json.loads((ag / "results" / "results.json").read_text())
     assert results["score"] == 19
     tests = {t["name"]: t for t in results["tests"]}
-    assert tests["rnn_forward"]["score"] == 0 and tests["rnn_forward"]["max_score"] == 3
-    assert "time 1" in tests["rnn_forward"]["output"]
+    assert tests["rnn_forward_padded"]["score"] == 0 and tests["rnn_forward_padded"]["max_score"] == 3
+    assert "time 1" in tests["rnn_forward_padded"]["output"]
     assert all({"name", "score", "max_score", "output"} <= set(t) for t in results["tests"])
 
 

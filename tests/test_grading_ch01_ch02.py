@@ -79,12 +79,13 @@ def _sample(E, Wx, Wh, b, Wo, bo, first_id, us, temperature, greedy=False, use_t
     return np.array(out)
 
 
-def _rnn_forward(xs, h0, Wx, Wh, b, carry=True, store_prev=False):
+def _padded(xs, lengths, h0, Wx, Wh, b, stop=True, hold=True, extra=0):
     hs, h = np.empty(xs.shape[:2] + (Wh.shape[0],)), h0
     for t in range(xs.shape[1]):
-        new = np.tanh(xs[:, t] @ Wx + (h if carry else h0) @ Wh + b)
-        hs[:, t] = h if store_prev else new
-        h = new
+        new = np.tanh(xs[:, t] @ Wx + h @ Wh + b)
+        reading = (t < lengths + extra)[:, None] if stop else True
+        h = np.where(reading, new, h if hold else 0.0)
+        hs[:, t] = h
     return hs
 
 
@@ -105,13 +106,14 @@ MISTAKES = [
      if np.abs(logits).max() < 100 else float(
          -(np.take_along_axis(logits - logits.max(-1, keepdims=True), targets[..., None], -1)
            - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True))).sum())),
-    ("01_rnn", "rnn_forward", "store_prev", partial(_rnn_forward, store_prev=True)),
-    ("01_rnn", "rnn_forward", "last_only", lambda xs, h0, Wx, Wh, b: np.repeat(
-        _rnn_forward(xs, h0, Wx, Wh, b)[:, -1:], xs.shape[1], axis=1)),
+    ("01_rnn", "rnn_forward_padded", "no_lengths", partial(_padded, stop=False)),
+    ("01_rnn", "rnn_forward_padded", "zero_after_end", partial(_padded, hold=False)),
+    ("01_rnn", "rnn_forward_padded", "one_extra_step", partial(_padded, extra=1)),
     ("01_rnn", "softmax", "axis0", lambda x: np.exp(x - x.max(axis=0)) / np.exp(x - x.max(axis=0)).sum(axis=0)),
     ("01_rnn", "softmax", "whole_sum", lambda x: np.exp(x - x.max()) / np.exp(x - x.max()).sum()),
-    ("01_rnn", "rnn_step_forward", "no_tanh", lambda x, h_prev, Wx, Wh, b: x @ Wx + h_prev @ Wh + b),
-    ("01_rnn", "rnn_step_forward", "no_recurrence", lambda x, h_prev, Wx, Wh, b: np.tanh(x @ Wx + b)),
+    ("01_rnn", "rnn_step_masked", "no_mask", lambda x, h_prev, mask, Wx, Wh, b: np.tanh(x @ Wx + h_prev @ Wh + b)),
+    ("01_rnn", "rnn_step_masked", "zeroed",
+     lambda x, h_prev, mask, Wx, Wh, b: np.tanh(x @ Wx + h_prev @ Wh + b) * mask[:, None]),
     ("01_rnn", "cross_entropy_grad", "all_positions", partial(_ce_grad, divide="all")),
     ("01_rnn", "cross_entropy_grad", "no_mean", partial(_ce_grad, divide="none")),
     ("01_rnn", "cross_entropy_grad", "padded_nonzero", partial(_ce_grad, mask_padded=False)),

@@ -175,10 +175,9 @@ def test_library_twins_are_absent_in_the_learners_process(tmp_path, trick):
 def test_in_notebook_check_refuses_library_imports():
     g = grading.Grader("01_rnn")
     from rnnbook.functions import cross_entropy, softmax
-    from rnnbook.rnn import rnn_step_forward
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        for fn in (softmax, cross_entropy, rnn_step_forward):
+        for fn in (softmax, cross_entropy):
             g.check(fn)
             assert g.last_result.score == 0, g.last_result
     ns: dict = {}
@@ -210,8 +209,8 @@ def test_sandbox_boundary(tmp_path):
                          "                os._exit(0)\n            n += 1\n    except OSError:\n        pass\n"
                          "    raise ValueError(f'uid {os.getuid()} forks {n}')",
         # a huge return value and many arrays
-        "rnn_step_forward": "import numpy as np\ndef rnn_step_forward(x, h_prev, Wx, Wh, b):\n"
-                            "    return np.zeros(80 * 2 ** 20 // 8)",
+        "rnn_step_masked": "import numpy as np\ndef rnn_step_masked(x, h_prev, mask, Wx, Wh, b):\n"
+                           "    return np.zeros(80 * 2 ** 20 // 8)",
         "cross_entropy_grad": "import numpy as np\ndef cross_entropy_grad(logits, targets):\n"
                               "    return [np.zeros(1)] * 5000",
     }
@@ -233,9 +232,9 @@ def test_sandbox_boundary(tmp_path):
     uid, forks = ex["cross_entropy"]["feedback"].split("uid ")[1].split(" forks ")
     if os.geteuid() == 0:
         assert int(uid) != 0 and int(forks.split()[0].strip("'\")")) < 40, ex["cross_entropy"]["feedback"]
-    assert ex["rnn_step_forward"]["score"] == 0 and "too large" in ex["rnn_step_forward"]["feedback"]
+    assert ex["rnn_step_masked"]["score"] == 0 and "too large" in ex["rnn_step_masked"]["feedback"]
     assert ex["cross_entropy_grad"]["score"] == 0 and "too large" in ex["cross_entropy_grad"]["feedback"]
-    assert ex["sample_tokens"]["score"] == 3 and ex["rnn_forward"]["score"] == 3
+    assert ex["sample_tokens"]["score"] == 3 and ex["rnn_forward_padded"]["score"] == 3
     assert not list(marker.iterdir()), "the grader wrote through a planted link"
 
 
@@ -263,7 +262,7 @@ def test_forged_and_malformed_answers_fail_the_exercise_and_never_crash(tmp_path
     report = grade_notebook(path, limits=Limits(cell_timeout=30))
     ex = {e["name"]: e for e in report["exercises"]}
     assert ex["one_hot"]["score"] == 0 and ex["softmax"]["score"] == 0
-    assert ex["rnn_forward"]["score"] == 3 and ex["sample_tokens"]["score"] == 3
+    assert ex["rnn_forward_padded"]["score"] == 3 and ex["sample_tokens"]["score"] == 3
 
 
 def test_a_thread_that_kills_the_process_later_costs_no_exercise(tmp_path):
@@ -286,19 +285,21 @@ def test_a_thread_that_kills_the_process_later_costs_no_exercise(tmp_path):
 def test_copies_in_a_batch_are_flagged(tmp_path):
     from rnnbook.grading import batch
     subs = tmp_path / "subs"
-    mine = ("import numpy as np\ndef rnn_forward(xs, h0, Wx, Wh, b):\n    out, h = [], h0\n"
-            "    for t in range(xs.shape[1]):\n        h = np.tanh(xs[:, t] @ Wx + h @ Wh + b)\n"
+    mine = ("import numpy as np\ndef rnn_forward_padded(xs, lengths, h0, Wx, Wh, b):\n    out, h = [], h0\n"
+            "    for t in range(xs.shape[1]):\n"
+            "        h = np.where((t < lengths)[:, None], np.tanh(xs[:, t] @ Wx + h @ Wh + b), h)\n"
             "        out.append(h)\n    return np.stack(out, axis=1)")
     renamed = mine.replace("out", "states").replace("h = ", "state = ").replace("(h)", "(state)")
-    other = ("import numpy as np\ndef rnn_forward(xs, h0, Wx, Wh, b):\n    N, T, _ = xs.shape\n"
+    other = ("import numpy as np\ndef rnn_forward_padded(xs, lengths, h0, Wx, Wh, b):\n    N, T, _ = xs.shape\n"
              "    hs = np.zeros((N, T, Wh.shape[0]))\n    prev = h0\n    t = 0\n    while t < T:\n"
-             "        prev = np.tanh(prev @ Wh + xs[:, t, :] @ Wx + b)\n        hs[:, t, :] = prev\n        t += 1\n"
-             "    return hs")
+             "        live = t < lengths\n"
+             "        prev[live] = np.tanh(prev[live] @ Wh + xs[live, t, :] @ Wx + b)\n        hs[:, t, :] = prev\n"
+             "        t += 1\n    return hs")
     for name, src in {"ann": mine, "bob": mine.replace("    out, h", "    # my own work\n    out, h"),
                       "cat": other}.items():
         nb = nbformat.read(ROOT / "exercises" / "01_rnn.ipynb", as_version=4)
         for cell in nb.cells:
-            if "graded" in cell.metadata.get("tags", []) and "def rnn_forward(" in cell.source:
+            if "graded" in cell.metadata.get("tags", []) and "def rnn_forward_padded(" in cell.source:
                 cell.source = src
         (subs / name).mkdir(parents=True)
         nbformat.write(nb, subs / name / "01_rnn.ipynb")

@@ -74,10 +74,11 @@ def draw_unrolled(ax, inputs: Sequence[str], outputs: Sequence[str] | None = Non
 
     One box per time step (the same weights :math:`W_x, W_h, b` in every box), the input token
     below it, the prediction above it (when ``outputs`` is given), and the hidden state passed from
-    left to right; with ``show_backward``, the gradient passed back from right to left as dashed
-    arrows. ``shapes`` are written on the input, state and output arrows (pass ``None`` to omit
-    them). Steps are numbered from ``first_step``: the first input is labelled ``x_{first_step}`` and the
-    initial state ``h_{first_step - 1} = 0`` (chapters 1 and 2 count steps from 1). Returns ``ax``.
+    left to right; with ``show_backward``, the gradient passed back from right to left, and from each
+    step's output down into its state, as dashed arrows. ``shapes`` are written on the input, state and
+    output arrows (pass ``None`` to omit them). Steps are numbered from ``first_step``: the first input is
+    labelled ``x_{first_step}`` and the initial state ``h_{first_step - 1} = 0`` (chapters 1 and 2 count
+    steps from 1). Returns ``ax``.
     """
     inputs = list(inputs)
     if not inputs:
@@ -100,7 +101,10 @@ def draw_unrolled(ax, inputs: Sequence[str], outputs: Sequence[str] | None = Non
         arrow(ax, (x, -1.55), (x, -half_h), x_shape)
         ax.text(x + 0.12, -half_h - 0.25, f"$x_{{{t + first_step}}}$", ha="left", va="center", fontsize=SHAPE_FONT_SIZE)
         if outputs is not None:
-            arrow(ax, (x, half_h), (x, 1.55), y_shape, colour=OUTPUT_COLOUR)
+            arrow(ax, (x - 0.15 * show_backward, half_h), (x - 0.15 * show_backward, 1.55), y_shape,
+                  colour=OUTPUT_COLOUR)
+            if show_backward:                          # each step's own loss sends its gradient down into h_t
+                arrow(ax, (x + 0.42, 1.55), (x + 0.42, half_h), colour="#C0392B", dashed=True, width=1.2)
             ax.text(x, 1.85, str(outputs[t]), ha="center", va="center", fontsize=FONT_SIZE, family="monospace",
                     color=OUTPUT_COLOUR)
         start = -1.8 if t == 0 else x - step + half_w

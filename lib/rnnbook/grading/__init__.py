@@ -9,7 +9,7 @@ In a notebook (feedback in the learner's own kernel, not the grade: ``rnnbook.gr
 
     from rnnbook.grading import Grader
     grader = Grader("01_rnn")
-    grader.check(rnn_step_forward)
+    grader.check(rnn_step_masked)
     grader.score(globals())
 
 The grade (``rnnbook.grading.session``): the trusted grader process loads the references and builds

@@ -37,19 +37,22 @@ def _rnn_weights(rng, D, H):
             "b": rng.standard_normal(H) * 0.1}
 
 
-def _step_cases(rng):
+def _masked_step_cases(rng):
     cases = []
-    for N, D, H in [(1, 2, 3), (3, 4, 5), (6, 3, 2)]:
+    for N, D, H in [(2, 2, 3), (4, 4, 5), (6, 3, 2)]:
+        mask = np.arange(N) % 2 == 0                  # rows 0, 2, ... still read; the others have ended
         cases.append({"x": rng.standard_normal((N, D)), "h_prev": rng.standard_normal((N, H)) * 0.5,
-                      **_rnn_weights(rng, D, H)})
+                      "mask": mask, **_rnn_weights(rng, D, H)})
+    cases.append({"x": rng.standard_normal((2, 3)), "h_prev": rng.standard_normal((2, 4)) * 0.5,
+                  "mask": np.array([False, False]), **_rnn_weights(rng, 3, 4)})
     return cases
 
 
-def _forward_cases(rng):
+def _padded_cases(rng):
     cases = []
-    for N, T, D, H in [(1, 2, 2, 3), (2, 5, 3, 4), (4, 7, 5, 6)]:
-        cases.append({"xs": rng.standard_normal((N, T, D)), "h0": rng.standard_normal((N, H)) * 0.5,
-                      **_rnn_weights(rng, D, H)})
+    for N, T, D, H, lengths in [(2, 3, 2, 3, [3, 1]), (3, 5, 3, 4, [5, 2, 4]), (4, 7, 5, 6, [7, 3, 1, 6])]:
+        cases.append({"xs": rng.standard_normal((N, T, D)), "lengths": np.array(lengths),
+                      "h0": rng.standard_normal((N, H)) * 0.5, **_rnn_weights(rng, D, H)})
     return cases
 
 
@@ -148,24 +151,28 @@ EXERCISES = [
                           "targets",
                   "sum": "the losses of the positions are summed: the loss is their MEAN"}),
     Exercise(
-        name="rnn_step_forward", points=2, cases=_step_cases, outputs=("h_next",),
-        axes={"h_next": ("row", "unit")}, library="rnnbook.rnn.rnn_step_forward",
-        nudge="The new state mixes the input and the previous state, each through its own weight matrix, adds "
-              "the bias and squashes the sum.",
-        hint="h_next = tanh(x @ Wx + h_prev @ Wh + b): x multiplies Wx, h_prev multiplies Wh.",
-        mistakes={"no_tanh": "the tanh is missing: the state should be squashed into (-1, 1) at every step",
-                  "no_recurrence": "h_prev is not used: the new state depends on the input AND the previous "
-                                   "state"}),
+        name="rnn_step_masked", points=2, cases=_masked_step_cases, outputs=("h_next",),
+        axes={"h_next": ("row", "unit")},
+        nudge="A row whose sentence has ended has nothing left to read: what should its state be after the step?",
+        hint="Compute the new state of every row as usual, then keep it only where mask is True: "
+             "np.where(mask[:, None], new, h_prev).",
+        mistakes={"no_mask": "the rows whose sentence has ended (mask False) were updated too: their state "
+                             "should stay as it was",
+                  "zeroed": "the rows whose sentence has ended (mask False) were set to 0: they should keep "
+                            "their previous state"}),
     Exercise(
-        name="rnn_forward", points=3, cases=_forward_cases, outputs=("hs",),
-        axes={"hs": ("row", "time", "unit")}, library="rnnbook.rnn.rnn_forward",
-        absent=("rnnbook.rnn.TimeRNN",),
-        hint="Loop over t = 0..T-1, feeding xs[:, t, :] and the previous state (h0 at t = 0) to the step "
-             "function, and store each new state in hs[:, t, :]. If only time 0 is right, the state is not being "
-             "carried from one step to the next.",
-        mistakes={"last_only": "every row of hs holds the LAST state: store each step's state at its own time",
-                  "store_prev": "hs[:, t] holds the state BEFORE step t (h0 at t = 0): store the state each step "
-                                "computes"}),
+        name="rnn_forward_padded", points=3, cases=_padded_cases, outputs=("hs",),
+        axes={"hs": ("row", "time", "unit")}, absent=("rnnbook.rnn.TimeRNN",),
+        nudge="At step t, which rows still have a token to read? Compare t with lengths.",
+        hint="Loop over t = 0..T-1 carrying the state h (h0 at t = 0); row n still reads at step t when "
+             "t < lengths[n], so pass that mask to your rnn_step_masked and store each new state in hs[:, t]. "
+             "If only time 0 is right, the state is not being carried from one step to the next.",
+        mistakes={"no_lengths": "the rows keep reading the padding after their last token: a row's state "
+                                "should stop changing once its sentence has ended",
+                  "zero_after_end": "after a row's last token its states are 0: they should repeat the "
+                                    "state the sentence ended with",
+                  "one_extra_step": "each row reads one padding token too many: row n reads the steps "
+                                    "t = 0 .. lengths[n] - 1 only"}),
     Exercise(
         name="cross_entropy_grad", points=2, cases=_ce_grad_cases, outputs=("dlogits",),
         axes={"dlogits": None},
