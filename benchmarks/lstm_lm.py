@@ -263,14 +263,25 @@ def lstm_layers_ms(c: dict, repeats: int = 10) -> dict:
     return out
 
 
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
+def _timed(fn, clock=time.perf_counter) -> float:
+    t0 = clock()
     fn()
-    return time.perf_counter() - t0
+    return clock() - t0
 
 
 def time_training(name: str, steps: int, warmup: int) -> dict:
     c = CONFIGS[name] if name in CONFIGS else SMALL_CONFIGS[name]
+    nb_ms, th_ms = time_pair(c, steps, warmup)
+    out = {"config": name, "rnnbook_ms": nb_ms, "torch_ms": th_ms, "ratio": nb_ms / th_ms}
+    if "L" in c:                                  # language models: the throughput of their matrix products
+        flops = step_flops(c)
+        out.update(gflop_per_step=flops / 1e9, rnnbook_gflops=flops / nb_ms / 1e6, torch_gflops=flops / th_ms / 1e6)
+    return out
+
+
+def time_pair(c: dict, steps: int, warmup: int, clock=time.perf_counter) -> tuple[float, float]:
+    """Median milliseconds of a training step of configuration ``c`` in rnnbook and in PyTorch, timed
+    interleaved in the same run, on ``clock`` (wall-clock time by default)."""
     _, nb_batch, nb_step = make_rnnbook(c)
     _, th_batch, th_step = make_torch(c)
     nb_data = [nb_batch() for _ in range(steps + warmup)]
@@ -292,13 +303,8 @@ def time_training(name: str, steps: int, warmup: int) -> dict:
         for step, data, times in pairs:
             time.sleep(PAUSE)
             for k in ks:
-                times.append(_timed(lambda: step(*data[k])))
-    nb_ms, th_ms = 1e3 * statistics.median(nb_times), 1e3 * statistics.median(th_times)
-    out = {"config": name, "rnnbook_ms": nb_ms, "torch_ms": th_ms, "ratio": nb_ms / th_ms}
-    if "L" in c:                                  # language models: the throughput of their matrix products
-        flops = step_flops(c)
-        out.update(gflop_per_step=flops / 1e9, rnnbook_gflops=flops / nb_ms / 1e6, torch_gflops=flops / th_ms / 1e6)
-    return out
+                times.append(_timed(lambda: step(*data[k]), clock))
+    return 1e3 * statistics.median(nb_times), 1e3 * statistics.median(th_times)
 
 
 def time_inference(name: str, n_tokens: int) -> dict:

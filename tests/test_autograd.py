@@ -324,6 +324,21 @@ def test_topological_exercise_feedback_on_typical_bugs():
     assert r.score == 0 and "does not depend on" in r.feedback
 
 
+def test_topological_exercise_names_its_known_mistakes():
+    """With the solutions' variants (as the notebook grader passes them), a learner whose order is that of a
+    known mistake on every case gets that mistake named; a valid order is never taken for one."""
+    from rnnbook import grading
+    from rnnbook.grading.core import run_exercise
+    ex, ref = _topo_exercise()
+    refs = grading.reference_functions("A1_autodiff")
+    variants = {k: refs[f"topological_order__{k}"] for k in ex.mistakes}
+    assert len(variants) >= 2
+    for key, fn in variants.items():
+        r = run_exercise(ex, fn, ref, variants=variants)
+        assert r.score == 0 and "known mistake" in r.feedback and ex.mistakes[key] in r.feedback, r.feedback
+    assert run_exercise(ex, ref, ref, variants=variants).status == "passed"
+
+
 def test_draw_graph_draws_one_box_per_node():
     import matplotlib
     matplotlib.use("Agg", force=False)

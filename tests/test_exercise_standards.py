@@ -16,7 +16,7 @@ from rnnbook.grading import catalog
 from rnnbook.grading.core import Choice, Exercise, Experiment
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MEETS_THE_STANDARD = {"01_rnn", "02_bptt", "03_lstm", "04_lm", "05_seq2seq", "06_captioning"}
+MEETS_THE_STANDARD = {"01_rnn", "02_bptt", "03_lstm", "04_lm", "05_seq2seq", "06_captioning", "A1_autodiff"}
 ROLE = re.compile(r"\{(?:ref|numref|doc|eq|cite[a-z:]*|glue[a-z:]*)\}`")
 
 

@@ -228,6 +228,12 @@ EXERCISES = [
     Exercise(
         name="topological_order", points=3, cases=_topo_cases, outputs=("order",),
         compare=_compare_topological,
+        mistakes={
+            'preorder': 'each node is appended BEFORE its parents are visited, so it comes before them: append a '
+                        'node only after the visits of all of its parents have returned',
+            'no_visited': 'a node that two others use is appended once per use: remember which nodes were already '
+                          'visited'
+        },
         nudge="A node may be listed only after every node it was computed from, and a node that two others use "
               "must still appear once.",
         hint="Depth-first search from the root: visit all parents of a node first, then append the node; keep a "
@@ -282,27 +288,30 @@ EXERCISES = [
         nudge="Start from small random weights drawn with np.random.default_rng(seed) (all-zero weights keep "
               "the hidden units identical), and take enough steps: a few thousand full-batch steps are cheap."),
     Choice(
-        name="c_assign_square", points=1,
-        prompt="for L = (x * x).sum(), what x.grad would be if the engine ASSIGNED each contribution to a "
-               "parent's gradient instead of adding it",
-        options={"x": "",
-                 "2x": "2x is the right gradient, which needs BOTH contributions of the product: assigning keeps "
-                       "only the last one",
-                 "zero": "each contribution is g * x, not zero; assigning loses one of them, not both",
-                 "x2": "x ** 2 is the value of the product, not a gradient"},
-        explanation="mul_backward returns (g * x, g * x) for the two uses of x; adding gives 2x, assigning keeps "
-                    "the second alone: x, half the true gradient. A gradient check catches it."),
+        name="c_creation_order", points=1,
+        prompt="if every Tensor were appended to a global list when it is created, and backward() walked that list "
+               "in reverse instead of sorting the graph, what would the gradients of a loss built in one forward "
+               "pass be",
+        options={"same": "",
+                 "shared_wrong": "accumulation, not the order, gives a shared tensor all of its contributions; "
+                                 "the order only has to bring every user before the tensor it uses",
+                 "order_wrong": "which tensor could use another one that was created after it?",
+                 "error": "nothing in walking a list fails; the question is whether its order is right"},
+        explanation="a tensor can only be created after the tensors it is computed from, so the order of creation "
+                    "already lists parents before children: it is a topological order, and its reverse visits every "
+                    "node after all of its users. Engines that record such a tape work this way; tensors that do "
+                    "not lead to the loss are visited too, at a cost but with no effect."),
     Choice(
-        name="c_no_zero_grad", points=1,
-        prompt="a training loop calls loss.backward() and an SGD step W -= lr * W.grad every iteration but never "
-               "zero_grad(): what does the step at iteration k follow",
-        options={"sum": "",
-                 "latest": "the latest gradient is only one term: the leaf's .grad still holds every earlier "
-                           "call's gradient",
-                 "mean": "nothing divides by the number of calls: the gradients are added, not averaged",
-                 "error": "the engine raises no error: accumulating on leaves across calls is its documented "
-                          "behaviour"},
-        explanation="leaves accumulate across calls, so W.grad after k calls is the sum of the k gradients "
-                    "(each at its own W): the steps grow and point partly where the weights were, not where "
-                    "they are."),
+        name="c_inplace_update", points=1,
+        prompt="after L = (x @ W).sum() and before L.backward(), the code changes the weights in place with "
+               "W.data -= 1.0: what does x.grad hold after L.backward()",
+        options={"new": "",
+                 "old": "the product's backward reads W's array when it runs, not when the graph was built: "
+                        "nothing kept a copy",
+                 "zero": "the gradient of x through x @ W is grad_out @ W.T, and W is not zero",
+                 "error": "the engine does not notice that an array changed under it"},
+        explanation="the closure that @ attaches keeps a reference to W's array, not a copy, so the in-place "
+                    "change reaches the backward pass: x.grad follows the new W while L was computed with the old "
+                    "one. Frameworks such as PyTorch keep a version counter on every tensor to catch this; a "
+                    "minimal engine does not."),
 ]

@@ -335,6 +335,10 @@ def compare_output(name: str, expected, got, *, axes=None, rtol=1e-6, atol=1e-8,
                     f"got {_fmt(got[idx])} ({n_bad} of {bad.size} entries wrong, largest error {err:.3g})"
                     f"{_blocks_note(bad, blocks)}"), err
         return None, err
+    if isinstance(expected, (list, tuple)) and all(isinstance(x, str) for x in expected):   # names, in order
+        if isinstance(got, (list, tuple)) and list(got) == list(expected):
+            return None, 0.0
+        return f"{name} is {cap(got, 300)}, expected {cap(list(expected), 300)}", np.inf
     # scalars
     try:
         e, g = float(expected), float(got)
