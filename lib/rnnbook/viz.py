@@ -14,6 +14,7 @@ A chapter that adds a diagram builds it from the small helpers here (:func:`arro
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Sequence
 
 import numpy as np
@@ -353,8 +354,8 @@ GRU_GATE_COLOURS = {"r": "#CC79A7", "z": "#0072B2", "n": "#E69F00"}
 GRADIENT_COLOUR = "#C0392B"
 
 
-def _grad_label(ax, xy, text, *, ha="center"):
-    ax.text(*xy, text, ha=ha, va="center", fontsize=SHAPE_FONT_SIZE, color=GRADIENT_COLOUR,
+def _grad_label(ax, xy, text, *, ha="center", fontsize=SHAPE_FONT_SIZE):
+    ax.text(*xy, text, ha=ha, va="center", fontsize=fontsize, color=GRADIENT_COLOUR,
             bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"), zorder=7)
 
 
@@ -363,8 +364,9 @@ def draw_lstm_backward(ax):
 
     The forward operations in the layout of :func:`draw_lstm_cell` (cell state thick, gates in
     their :data:`GATE_COLOURS`); dashed red arrows run backwards, each labelled with the gradient it
-    carries: :math:`\\bar h` and :math:`\\bar c` arrive from above and from the next step, meet in
-    :math:`\\delta c`, split at the two products into the gates' gradients, pass through each
+    carries: :math:`\\bar h` and :math:`\\bar c` arrive from above and from the next step; :math:`\\bar h` runs back
+    through the output product and the ``tanh`` into the cell state, where the two meet in :math:`\\delta c`;
+    :math:`\\delta c` split at the two products into the gates' gradients, pass through each
     activation's derivative into :math:`\\delta a` ``(N, 4H)``, and leave as the gradients of the
     inputs and weights. Returns ``ax``.
     """
@@ -375,9 +377,12 @@ def draw_lstm_backward(ax):
     y_c, y_g, y_a = 6.0, 3.0, 0.9
     fx, addx, igx, tx, ox = 2.4, 5.0, 5.0, 8.6, 10.4
     cell = dict(colour=CELL_STATE_COLOUR, width=CELL_STATE_WIDTH)
-    arrow(ax, (0.0, y_c), (fx - 0.22, y_c), "$c_{t-1}$", **cell)
+    state = dict(fontsize=FONT_SIZE + 3, ha="center", va="center", zorder=6)
+    arrow(ax, (0.0, y_c), (fx - 0.22, y_c), **cell)
+    ax.text(0.9, y_c - 0.45, "$c_{t-1}$", color=CELL_STATE_COLOUR, **state)
     arrow(ax, (fx + 0.22, y_c), (addx - 0.22, y_c), **cell)
-    arrow(ax, (addx + 0.22, y_c), (12.2, y_c), "$c_t$", label_pos=0.85, **cell)
+    arrow(ax, (addx + 0.22, y_c), (12.2, y_c), **cell)
+    ax.text(9.7, y_c - 0.42, "$c_t$", color=CELL_STATE_COLOUR, **state)
     node(ax, (fx, y_c), "×", colour=CELL_STATE_COLOUR)
     node(ax, (addx, y_c), "+", colour=CELL_STATE_COLOUR)
     node(ax, (igx, 4.5), "×")
@@ -386,7 +391,8 @@ def draw_lstm_backward(ax):
     arrow(ax, (tx, y_c), (tx, 5.15), colour=CELL_STATE_COLOUR, width=2.0)
     arrow(ax, (tx + 0.45, 4.9), (ox - 0.22, 4.9))
     node(ax, (ox, 4.9), "×")
-    arrow(ax, (ox + 0.22, 4.9), (12.2, 4.9), "$h_t$", label_pos=0.6, label_offset=(0, 0.3))
+    arrow(ax, (ox + 0.22, 4.9), (12.2, 4.9))
+    ax.text(11.6, 5.28, "$h_t$", color=HIDDEN_COLOUR, **state)
     gate_x = {"f": fx, "i": 4.2, "g": 5.8, "o": ox}
     targets = {"f": (fx, y_c - 0.22), "i": (igx - 0.16, 4.34), "g": (igx + 0.16, 4.34), "o": (ox, 4.68)}
     block(ax, (6.3, y_a), "$a = x_t W_x + h_{t-1} W_h + b$   (N, 4H)", width=9.0, height=0.7, fill="#F4F6F7")
@@ -396,15 +402,20 @@ def draw_lstm_backward(ax):
         block(ax, (x, y_g), f"{g}: {'tanh' if g == 'g' else 'σ'}", colour=colour, width=1.1, height=0.6,
               fill=colour, text_colour="white")
         arrow(ax, (x, y_g + 0.3), targets[g], colour=colour)
-    back = dict(colour=GRADIENT_COLOUR, dashed=True, width=1.2)
+    back = dict(colour=GRADIENT_COLOUR, dashed=True, width=1.4)
+    label = partial(_grad_label, ax, fontsize=FONT_SIZE + 1)          # larger than the shapes: read at a glance
     # gradients arriving, collected into delta c
     arrow(ax, (12.2, 4.55), (ox + 0.25, 4.55), **back)
-    _grad_label(ax, (11.6, 4.25), "$\\bar h$")
+    label((11.6, 4.15), "$\\bar h$")
+    # h_t = o * tanh(c_t): back through the product and the tanh into the cell state
+    arrow(ax, (ox - 0.25, 4.55), (tx + 0.5, 4.55), **back)
+    arrow(ax, (tx - 0.25, 5.2), (tx - 0.25, y_c - 0.3), **back)
+    label((tx - 1.85, 5.2), "$\\bar h \\odot o \\odot (1 - \\tanh^2 c_t)$")
     arrow(ax, (12.2, 6.35), (addx + 0.3, 6.35), **back)
-    _grad_label(ax, (11.6, 6.65), "$\\bar c$")
-    _grad_label(ax, (7.0, 7.05), "$\\delta c = \\bar c + \\bar h \\odot o \\odot (1 - \\tanh^2 c_t)$")
+    label((11.6, 6.7), "$\\bar c$")
+    label((6.6, 7.05), "$\\delta c = \\bar c + \\bar h \\odot o \\odot (1 - \\tanh^2 c_t)$")
     arrow(ax, (fx - 0.3, 6.35), (0.0, 6.35), **back)
-    _grad_label(ax, (1.0, 6.75), "$\\delta c \\odot f$")
+    label((1.0, 6.75), "$\\delta c \\odot f$")
     # the products' gradients, then each activation's derivative
     labels = {"f": "$\\delta a_f = \\delta c \\odot c_{t-1} \\odot f(1-f)$",
               "i": "$\\delta a_i = \\delta c \\odot g \\odot i(1-i)$",
@@ -412,11 +423,11 @@ def draw_lstm_backward(ax):
               "o": "$\\delta a_o = \\bar h \\odot \\tanh c_t \\odot o(1-o)$"}
     for k, (g, x) in enumerate(gate_x.items()):
         arrow(ax, (x + 0.25, y_g - 0.3), (x + 0.25, y_a + 0.35), **back)
-        _grad_label(ax, (x + 0.1, 2.0 - 0.45 * (k % 2)), labels[g])
+        label((x + 0.1, 2.05 - 0.5 * (k % 2)), labels[g])
     # what leaves the step
-    _grad_label(ax, (6.3, -0.1),
+    label((6.3, -0.1),
                 "$\\delta x_t = \\delta a\\, W_x^\\top,\\quad \\delta h_{t-1} = \\delta a\\, W_h^\\top$")
-    _grad_label(ax, (6.3, -0.7),
+    label((6.3, -0.75),
                 "$\\delta W_x$ += $x_t^\\top \\delta a$,   $\\delta W_h$ += $h_{t-1}^\\top \\delta a$,   "
                 "$\\delta b$ += $\\sum_n \\delta a$   (summed over the steps)")
     ax.text(6.3, -1.5, "solid: forward    dashed: backward (gradient)", ha="center", va="center",

@@ -11,7 +11,10 @@ intervening nouns all have the number opposite to the subject's, the case where 
 most recent noun" is always wrong (Linzen, Dupoux & Goldberg, 2016). Chapter 4 tests agreement on
 real text with :mod:`rnnbook.data.agreement`; this language is the controlled version.
 
-Sentences are padded to one length so that a batch is one array: inputs start with ``<s>``, the
+A training row may hold several sentences in a row (``max_sentences``); then the number of each new
+subject has to replace the number stored for the previous one, which :func:`reset_items` tests.
+
+Rows are padded to one length so that a batch is one array: inputs start with ``<s>``, the
 targets are the inputs shifted by one, and padded positions have the target ``-1`` (ignored by
 :class:`rnnbook.layers.SoftmaxCrossEntropy`).
 """
@@ -24,7 +27,7 @@ from ..seeds import init_rng
 from .vocab import Vocab
 
 __all__ = ["NOUNS", "VERBS", "PREPOSITIONS", "ADJECTIVES", "agreement_vocab", "sentence",
-           "agreement_batch", "attractor_items"]
+           "agreement_batch", "attractor_items", "reset_items"]
 
 #: (singular, plural) nouns.
 NOUNS = (("cat", "cats"), ("dog", "dogs"), ("key", "keys"), ("box", "boxes"), ("book", "books"),
@@ -65,16 +68,22 @@ def _pad(vocab: Vocab, sentences, length: int):
     return ids[:, :-1], targets
 
 
-def agreement_batch(vocab: Vocab, n: int, *, max_phrases: int = 3, rng=None):
-    """``n`` random training sentences (``0 .. max_phrases`` phrases, every number random).
+def agreement_batch(vocab: Vocab, n: int, *, max_phrases: int = 3, max_sentences: int = 1, rng=None):
+    """``n`` random training rows of ``1 .. max_sentences`` sentences (``0 .. max_phrases`` phrases each, every
+    number random).
 
-    Returns ``(ids, targets)``, both ``(n, 3 * max_phrases + 5)`` int; targets ``-1`` at padding.
+    Returns ``(ids, targets)``, both ``(n, max_sentences * (3 * max_phrases + 5))`` int; targets ``-1`` at padding.
     """
     n = check_min_int("n", n, 1)
     K = check_min_int("max_phrases", max_phrases, 0)
+    S = check_min_int("max_sentences", max_sentences, 1)
     rng = init_rng(rng)
-    sentences = [sentence(rng, int(rng.integers(0, K + 1)), bool(rng.random() < 0.5)) for _ in range(n)]
-    return _pad(vocab, sentences, 3 * K + 5)
+    rows = []
+    for _ in range(n):
+        count = 1 if S == 1 else int(rng.integers(1, S + 1))
+        rows.append([w for _ in range(count)
+                     for w in sentence(rng, int(rng.integers(0, K + 1)), bool(rng.random() < 0.5))])
+    return _pad(vocab, rows, S * (3 * K + 5))
 
 
 def attractor_items(vocab: Vocab, n: int, phrases: int, *, attractors: bool = True, rng=None):
@@ -94,6 +103,31 @@ def attractor_items(vocab: Vocab, n: int, phrases: int, *, attractors: bool = Tr
         words = sentence(rng, K, pl, attractor_plural=(not pl) if attractors else pl)
         verb = next(pair for pair in VERBS if words[-3] in pair)
         ids.append(vocab.encode(["<s>"] + words[:-3]))
+        plural.append(pl)
+        correct.append(vocab.encode([verb[int(pl)]])[0])
+        wrong.append(vocab.encode([verb[int(not pl)]])[0])
+    return np.array(ids), np.array(plural), np.array(correct), np.array(wrong)
+
+
+def reset_items(vocab: Vocab, n: int, phrases: int, *, rng=None):
+    """``n`` test prefixes of two sentences whose subjects differ in number, ending just before the second verb.
+
+    The first sentence is complete and has ``phrases`` phrases with nouns of random number; the second has
+    ``phrases`` phrases whose nouns all have the number of the *first* subject (attractors), so neither the old
+    subject nor the nearest noun predicts the verb. Returns ``(ids, plural, correct, wrong)`` as
+    :func:`attractor_items` does, with ``plural`` the number of the second subject; ids
+    ``(n, 6 * phrases + 8)``.
+    """
+    n = check_min_int("n", n, 1)
+    K = check_min_int("phrases", phrases, 0)
+    rng = init_rng(rng)
+    ids, plural, correct, wrong = [], [], [], []
+    for _ in range(n):
+        pl = bool(rng.random() < 0.5)
+        first = sentence(rng, K, not pl)
+        second = sentence(rng, K, pl, attractor_plural=not pl)
+        verb = next(pair for pair in VERBS if second[-3] in pair)
+        ids.append(vocab.encode(["<s>"] + first + second[:-3]))
         plural.append(pl)
         correct.append(vocab.encode([verb[int(pl)]])[0])
         wrong.append(vocab.encode([verb[int(not pl)]])[0])
