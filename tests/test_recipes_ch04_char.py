@@ -28,6 +28,14 @@ def test_committed_showcase_loads():
     assert ch04_char.weights_path().stat().st_size < 5_000_000
 
 
+def test_corpus_is_checked_and_long_more_reads_more_text():
+    with pytest.raises(ValueError, match="corpus must be one of"):
+        ch04_char.load_data(dict(ch04_char.CONFIGS["ci"], corpus="stdlib_all"))
+    small = ch04_char.load_data(dict(ch04_char.CONFIGS["ci"], max_chars=None))
+    more = ch04_char.load_data(dict(ch04_char.CONFIGS["ci"], max_chars=None, corpus="stdlib_more"))
+    assert more["train"].size > 2 * small["train"].size
+
+
 def test_valid_line_fraction():
     assert ch04_char.valid_line_fraction("x = (1,\n\n    y = 'a'\n") == pytest.approx(0.5)
     assert ch04_char.valid_line_fraction("def f(x):\n    return [x]\n") == 1.0
