@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from rnnbook.data import corpora
-from rnnbook.data import (STDLIB_MODULES, char_vocab, load_text_file, stdlib_source_text, train_val_test_split,
-                          word_tokenize, word_vocab)
+from rnnbook.data import (STDLIB_MODULES, STDLIB_MORE_MODULES, char_vocab, load_text_file, stdlib_source_text,
+                          train_val_test_split, word_tokenize, word_vocab)
 
 
 def test_stdlib_source_text_is_real_and_deterministic():
@@ -109,7 +109,10 @@ def test_the_snapshot_is_the_default_and_matches_python_3_11_7():
     import platform
     from rnnbook.data.corpora import _snapshot, stdlib_docstrings_text, stdlib_source_text
     snap = _snapshot()
-    assert snap["python"] == "3.11.7" and sorted(snap["modules"]) == sorted(STDLIB_MODULES)
+    assert snap["python"] == "3.11.7" and sorted(snap["modules"]) == sorted(STDLIB_MODULES + STDLIB_MORE_MODULES)
+    assert not set(STDLIB_MODULES) & set(STDLIB_MORE_MODULES)
+    assert list(STDLIB_MORE_MODULES) == sorted(STDLIB_MORE_MODULES)
+    assert len(stdlib_source_text(STDLIB_MORE_MODULES)) > 1_000_000
     text = stdlib_source_text()
     assert len(text) == 866_912 and text.startswith("# Author: Steven J. Bethard")
     assert len(stdlib_docstrings_text()) == 1_554_030
@@ -123,7 +126,7 @@ def test_snapshot_arguments_are_checked():
     with pytest.raises(ValueError, match="source must be 'snapshot'"):
         stdlib_source_text(source="3.12")
     with pytest.raises(KeyError, match="not in the book's snapshot"):
-        stdlib_source_text(["os.py"])
+        stdlib_source_text(["sys.py"])
     with pytest.raises(ValueError, match="min_chars >= 40"):
         stdlib_docstrings_text(min_chars=10)
     with pytest.raises(TypeError, match="not one string"):

@@ -28,6 +28,23 @@ def test_committed_showcase_loads():
     assert ch04_char.weights_path().stat().st_size < 5_000_000
 
 
+def test_corpus_is_checked_and_long_more_reads_more_text():
+    with pytest.raises(ValueError, match="corpus must be one of"):
+        ch04_char.load_data(dict(ch04_char.CONFIGS["ci"], corpus="stdlib_all"))
+    small = ch04_char.load_data(dict(ch04_char.CONFIGS["ci"], max_chars=None))
+    more = ch04_char.load_data(dict(ch04_char.CONFIGS["ci"], max_chars=None, corpus="stdlib_more"))
+    assert more["train"].size > 2 * small["train"].size
+
+
+def test_committed_weights_go_with_their_characters_and_logs():
+    for name, path in (("long", ch04_char.weights_path()),
+                       ("long_25", ch04_char.weights_path().with_name("04_char_lstm_25.npz"))):
+        model, vocab = ch04_char.load_showcase(path)
+        assert model.config["dropout"] == ch04_char.CONFIGS[name]["dropout"] and path.stat().st_size < 5_000_000
+        assert vocab.itos == ch04_char.load_data(name)["vocab"].itos
+        assert ch04_char.load_log(ch04_char.log_path(name))["config_name"] == name
+
+
 def test_valid_line_fraction():
     assert ch04_char.valid_line_fraction("x = (1,\n\n    y = 'a'\n") == pytest.approx(0.5)
     assert ch04_char.valid_line_fraction("def f(x):\n    return [x]\n") == 1.0

@@ -4,10 +4,11 @@ The default corpus is the **source code of a fixed list of Python standard-libra
 modules**: real text that nobody wrote for this book. The files differ a little
 between Python versions (3.10 to 3.13), so that every reader trains on the same
 characters and sees the book's numbers, the text is read by default from a
-**snapshot** shipped with the book: the modules' source and the docstring prose
-exactly as Python 3.11.7 has them, stored compressed in
-``rnnbook/data/stdlib_snapshot.json.xz`` (about 0.8 MB) with the Python Software
-Foundation's licence beside it (``stdlib_snapshot.LICENSE.txt``). Pass
+**snapshot** shipped with the book: the modules' source (those of ``STDLIB_MODULES``
+and, for a larger corpus, ``STDLIB_MORE_MODULES``) and the docstring prose exactly as
+Python 3.11.7 has them, stored compressed in ``rnnbook/data/stdlib_snapshot.json.xz``
+(about 0.75 MB) with the Python Software Foundation's licence beside it
+(``stdlib_snapshot.LICENSE.txt``). Pass
 ``source="installed"`` to read your own Python's standard library instead; expect
 corpus sizes and trained results to move by a few percent then.
 
@@ -33,9 +34,9 @@ import numpy as np
 
 from .vocab import Vocab
 
-__all__ = ["STDLIB_MODULES", "SNAPSHOT_PATH", "stdlib_dir", "stdlib_source_text", "stdlib_docstrings_text",
-           "build_stdlib_snapshot", "load_text_file", "train_val_test_split", "char_vocab", "word_tokenize",
-           "word_vocab"]
+__all__ = ["STDLIB_MODULES", "STDLIB_MORE_MODULES", "SNAPSHOT_PATH", "stdlib_dir", "stdlib_source_text",
+           "stdlib_docstrings_text", "build_stdlib_snapshot", "load_text_file", "train_val_test_split", "char_vocab",
+           "word_tokenize", "word_vocab"]
 
 #: The standard-library files whose source is the default character-level corpus
 #: (paths relative to the stdlib folder, sorted; all present in Python 3.10-3.13).
@@ -44,6 +45,17 @@ STDLIB_MODULES: tuple[str, ...] = tuple(sorted([
     "csv.py", "dataclasses.py", "difflib.py", "fnmatch.py", "fractions.py", "functools.py", "glob.py",
     "heapq.py", "inspect.py", "json/decoder.py", "json/encoder.py", "optparse.py", "pprint.py",
     "random.py", "shlex.py", "statistics.py", "string.py", "textwrap.py", "tokenize.py",
+]))
+
+#: More standard-library files, for a larger corpus (chapter 4's character showcase reads
+#: ``sorted(STDLIB_MODULES + STDLIB_MORE_MODULES)``, about 2.3 M characters; all present in Python 3.10-3.13).
+#: Table-like modules (``locale.py``, ``mimetypes.py``) are left out: they are data more than code.
+STDLIB_MORE_MODULES: tuple[str, ...] = tuple(sorted([
+    "ast.py", "base64.py", "codecs.py", "configparser.py", "email/message.py", "enum.py", "gettext.py", "gzip.py",
+    "http/client.py", "ipaddress.py", "logging/__init__.py", "numbers.py", "operator.py", "os.py", "pickle.py",
+    "posixpath.py", "queue.py", "reprlib.py", "sched.py", "selectors.py", "shutil.py", "socket.py",
+    "subprocess.py", "tarfile.py", "tempfile.py", "threading.py", "timeit.py", "traceback.py", "types.py",
+    "typing.py", "urllib/parse.py", "uuid.py", "warnings.py", "weakref.py", "zipapp.py",
 ]))
 
 _FILE_SEPARATOR = "\n\n"
@@ -95,7 +107,7 @@ def stdlib_source_text(modules: Sequence[str] = STDLIB_MODULES, *, max_chars: in
         If given, keep only the first ``max_chars`` characters.
     source:
         ``"snapshot"`` (default): the book's snapshot of Python 3.11.7's files, the same
-        text on every Python (it holds the files of :data:`STDLIB_MODULES`);
+        text on every Python (it holds the files of :data:`STDLIB_MODULES` and :data:`STDLIB_MORE_MODULES`);
         ``"installed"``: the files of the running Python.
 
     Returns
@@ -115,7 +127,8 @@ def stdlib_source_text(modules: Sequence[str] = STDLIB_MODULES, *, max_chars: in
         stored = _snapshot()["modules"]
         missing = [rel for rel in modules if rel not in stored]
         if missing:
-            raise KeyError(f"{missing} not in the book's snapshot (it holds STDLIB_MODULES): pass "
+            raise KeyError(f"{missing} not in the book's snapshot (it holds STDLIB_MODULES and "
+                           f"STDLIB_MORE_MODULES): pass "
                            f"source='installed' to read other modules from this Python")
         parts = [stored[rel] for rel in modules]
     else:
@@ -192,7 +205,8 @@ def build_stdlib_snapshot(path=SNAPSHOT_PATH) -> pathlib.Path:
     chapters print, so do it only on purpose, then re-execute the notebooks.
     """
     data = {"python": platform.python_version(),
-            "modules": {rel: stdlib_source_text([rel], source="installed") for rel in STDLIB_MODULES},
+            "modules": {rel: stdlib_source_text([rel], source="installed")
+                        for rel in sorted(STDLIB_MODULES + STDLIB_MORE_MODULES)},
             "docstrings": stdlib_docstrings_text(min_chars=_SNAPSHOT_MIN_CHARS, source="installed")}
     path = pathlib.Path(path)
     with lzma.open(path, "wt", encoding="utf-8", preset=9) as f:
