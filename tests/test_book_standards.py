@@ -8,7 +8,8 @@
   chapter's code cells, the same up to the names of variables (at least 70 % token similarity once every
   local name is renamed canonically, or at least 60 % of the function's logical lines): a table, printed
   with ``-s``; a chapter may not exceed its allowance, which may only go down;
-* the notation page's gate-reordering recipe agrees with the PyTorch conversion the LSTM tests use.
+* the notation page's gate-reordering recipe agrees with the PyTorch conversion the LSTM tests use;
+* every chapter stays within its cell limit (machinery cells count): a page a reader can hold in mind.
 """
 import ast
 import difflib
@@ -351,3 +352,20 @@ def test_notation_page_gate_reordering_matches_the_torch_conversion():
     np.testing.assert_array_equal(reorder(reorder(Wx, "figo", "fgio"), "fgio", "figo"), Wx)
     b = np.arange(4 * H)
     assert list(reorder(b, "figo", "ifog")[::H] // H) == [1, 0, 3, 2]
+
+
+# ---------------------------------------------------------------------------------------------
+# Length: a page a reader can hold in mind (every cell counts, machinery cells included)
+# ---------------------------------------------------------------------------------------------
+CELL_LIMITS = {"01_rnn": 70, "02_bptt": 70, "03_lstm": 70, "04_lm": 60, "05_seq2seq": 80,
+               "06_captioning": 70, "A1_autodiff": 45, "A2_speed": 20}
+
+
+def test_every_chapter_has_a_cell_limit():
+    assert {p.stem for p in CHAPTERS} == set(CELL_LIMITS), "a chapter without a cell limit (or the reverse)"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_within_its_cell_limit(path):
+    n = len(json.loads(path.read_text(encoding="utf-8"))["cells"])
+    assert n <= CELL_LIMITS[path.stem], f"{path.name} has {n} cells, over its limit of {CELL_LIMITS[path.stem]}"
