@@ -1,5 +1,4 @@
 """Chapter 5's translation recipe (rnnbook.recipes.ch05_translate): data, batches, a tiny run, the weights."""
-import numpy as np
 import pytest
 
 from rnnbook.recipes import ch05_translate as recipe

@@ -33,8 +33,8 @@ from ..train import fit
 from . import _common
 from ._common import check_config, finish_log, new_log, write_json
 
-__all__ = ["CONFIGS", "MODELS", "load_data", "build_model", "length_batches", "translate", "bleu", "train", "run", "weights_path",
-           "save_models", "load_models", "log_path", "load_log", "main"]
+__all__ = ["CONFIGS", "MODELS", "load_data", "build_model", "length_batches", "translate", "bleu", "train", "run",
+           "weights_path", "save_models", "load_models", "log_path", "load_log", "main"]
 
 RECIPE = "rnnbook.recipes.ch05_translate"
 
