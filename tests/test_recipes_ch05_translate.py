@@ -51,7 +51,7 @@ def test_bleu_orders():
 
 
 def test_committed_weights_load():
-    if not recipe.weights_path().is_file():
+    if not recipe.weights_path("attention").is_file():
         pytest.skip("the long run's weights are not committed")
     models, data = recipe.load_models()
     assert set(models) == set(recipe.MODELS)
@@ -60,7 +60,25 @@ def test_committed_weights_load():
     log = recipe.load_log()
     assert log["complete"] and set(log["models"]) == set(recipe.MODELS)
     with pytest.raises(FileNotFoundError, match="--weights"):
-        recipe.load_models("/nonexistent/weights.npz")
+        recipe.load_models("/nonexistent")
+
+
+def test_quantize_and_save_load_round_trip(tmp_path):
+    import numpy as np
+
+    w = np.random.default_rng(0).standard_normal((7, 5)).astype(np.float32) * np.array([1, 10, 0.01, 0, 3])
+    q, scale = recipe.quantize(w)
+    assert q.dtype == np.int8 and scale.shape == (1, 5)
+    assert (np.abs(q * scale.astype(np.float32) - w) <= scale.astype(np.float32) * 0.51 + 1e-7).all()
+    data = recipe.load_data(TINY)
+    models = {kind: recipe.build_model(data, TINY, kind) for kind in recipe.MODELS}
+    paths = recipe.save_models(models, data, tmp_path)
+    assert [p.name for p in paths] == [f"05_translate_{k}.npz" for k in recipe.MODELS]
+    for kind, path in zip(recipe.MODELS, paths):
+        loaded, meta = recipe.load_model(path)
+        assert meta["vocab"] == list(data["vocab"].itos) and type(loaded) is type(models[kind])
+        for a, b in zip(loaded.params, models[kind].params):
+            assert np.abs(a - b).max() <= np.abs(b).max() / 127 + 1e-6
 
 
 def test_bad_model_name():

@@ -3,8 +3,8 @@
 Run it::
 
     python -m rnnbook.recipes.ch05_translate --config ci                  # the small run the chapter trains
-    python -m rnnbook.recipes.ch05_translate --config long --out chapters/logs/05_translate_long.json \\
-        --weights chapters/weights/05_translate.npz                        # the models the chapter loads
+    python -m rnnbook.recipes.ch05_translate --config long --jobs 2 --out chapters/logs/05_translate_long.json \\
+        --weights chapters/weights                                         # the models the chapter loads
 
 Both configurations train an :class:`~rnnbook.models.seq2seq.AttentionSeq2Seq` and a plain
 :class:`~rnnbook.models.seq2seq.Seq2Seq` of the same sizes, with the same data, budget and seed, on the
@@ -12,7 +12,8 @@ training pairs of :func:`rnnbook.data.tatoeba.tatoeba_split` (word tokens; one v
 languages, ids 0-3 ``<pad>``, ``<s>``, ``</s>``, ``<unk>``). After every epoch it measures corpus BLEU-4
 of greedy translations of the validation sentences (all their French translations as references) and
 keeps the parameters of the best epoch. At the end it scores both models on the test sentences, greedy
-and with a beam. ``--weights`` stores the two models' best parameters as float16 (:func:`load_models`).
+and with a beam. ``--weights`` stores the two models' best parameters in 8 bits (:func:`save_models`,
+:func:`load_models`).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from . import _common
 from ._common import check_config, finish_log, new_log, write_json
 
 __all__ = ["CONFIGS", "MODELS", "load_data", "build_model", "length_batches", "translate", "bleu", "train", "run",
-           "weights_path", "save_models", "load_models", "log_path", "load_log", "main"]
+           "weights_path", "quantize", "save_models", "load_model", "load_models", "log_path", "load_log", "main"]
 
 RECIPE = "rnnbook.recipes.ch05_translate"
 
@@ -199,42 +200,66 @@ def run(config="ci", out=None, weights=None, *, jobs: int = 1, say=print) -> dic
     return finish_log(result, wall, out)
 
 
-def weights_path() -> pathlib.Path:
-    """Where the book keeps the ``long`` models: ``chapters/weights/05_translate.npz``."""
-    return pathlib.Path(__file__).resolve().parents[3] / "chapters" / "weights" / "05_translate.npz"
+def weights_path(kind: str = "attention") -> pathlib.Path:
+    """Where the book keeps the ``long`` run's model ``kind``: ``chapters/weights/05_translate_<kind>.npz``."""
+    if kind not in MODELS:
+        raise ValueError(f"unknown model {kind!r}; the models are {list(MODELS)}")
+    return pathlib.Path(__file__).resolve().parents[3] / "chapters" / "weights" / f"05_translate_{kind}.npz"
 
 
-def save_models(models: dict, data: dict, path) -> None:
-    """Store the models' parameters as float16, with the vocabulary and the sizes, in one ``.npz`` file."""
-    meta = {"vocab": list(data["vocab"].itos), "src_len": data["src_len"], "tgt_len": data["tgt_len"],
-            "shapes": {k: [list(p.shape) for p in m.params] for k, m in models.items()},
-            "sizes": {k: [m.encoder.embed.params[0].shape[1], m.encoder.lstm.params[1].shape[0]]
-                      for k, m in models.items()}}
-    arrays = {f"{k}_{i}": p.astype(np.float16) for k, m in models.items() for i, p in enumerate(m.params)}
-    buf = io.BytesIO()
-    np.savez_compressed(buf, meta=np.array(json.dumps(meta)), **arrays)
-    pathlib.Path(path).write_bytes(buf.getvalue())
+def quantize(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """8-bit storage of a weight array: ``(q, scale)`` with ``q`` int8 and ``w ≈ q * scale``, one float16 scale
+    per last-axis column (per row for a vector), so that a column of small weights keeps its precision."""
+    w = np.asarray(w, dtype=np.float32)
+    scale = np.abs(w).max(axis=0, keepdims=w.ndim > 1) / 127
+    scale = np.where(scale > 0, scale, 1).astype(np.float16)
+    return np.clip(np.rint(w / scale.astype(np.float32)), -127, 127).astype(np.int8), scale
 
 
-def load_models(path=None) -> tuple[dict, dict]:
-    """The models saved by :func:`save_models` (float32) and the data of the ``long`` configuration:
-    ``({"attention": model, "plain": model}, data)``; ``data["vocab"]`` is the saved vocabulary."""
-    path = weights_path() if path is None else pathlib.Path(path)
+def save_models(models: dict, data: dict, directory) -> list[pathlib.Path]:
+    """Store each model in ``directory/05_translate_<kind>.npz``: its weights as 8 bits with a scale per column
+    (:func:`quantize`; a quarter of float32, under 5 MB), its sizes and the vocabulary."""
+    paths = []
+    for kind, model in models.items():
+        meta = {"kind": kind, "vocab": list(data["vocab"].itos),
+                "sizes": [int(model.encoder.embed.params[0].shape[1]), int(model.encoder.lstm.params[1].shape[0])]}
+        arrays = {}
+        for i, p in enumerate(model.params):
+            arrays[f"q{i}"], arrays[f"s{i}"] = quantize(p)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, meta=np.array(json.dumps(meta)), **arrays)
+        path = pathlib.Path(directory) / f"05_translate_{kind}.npz"
+        path.write_bytes(buf.getvalue())
+        paths.append(path)
+    return paths
+
+
+def load_model(path, vocab_size: int | None = None):
+    """One model saved by :func:`save_models` (float32): ``(model, meta)``."""
+    path = pathlib.Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no weights at {path}; produce them with `python -m {RECIPE} --config long "
-                                f"--weights {path}`")
+                                f"--weights {path.parent}`")
     with np.load(path) as z:
         meta = json.loads(str(z["meta"]))
         arrays = {k: z[k] for k in z.files if k != "meta"}
+    embed, hidden = meta["sizes"]
+    model = MODELS[meta["kind"]](len(meta["vocab"]), embed, hidden, rng=0)
+    for i, p in enumerate(model.params):
+        p[...] = arrays[f"q{i}"].astype(np.float32) * arrays[f"s{i}"].astype(np.float32)
+    return model, meta
+
+
+def load_models(directory=None) -> tuple[dict, dict]:
+    """The models of the ``long`` run (from ``directory``, by default ``chapters/weights``) and the data of the
+    ``long`` configuration: ``({"attention": model, "plain": model}, data)``."""
     data = load_data("long")
-    if list(data["vocab"].itos) != meta["vocab"]:
-        raise ValueError(f"{path} was trained with another vocabulary than load_data('long') builds")
     models = {}
-    for kind, (embed, hidden) in meta["sizes"].items():
-        model = MODELS[kind](len(meta["vocab"]), embed, hidden, rng=0)
-        for i, p in enumerate(model.params):
-            p[...] = arrays[f"{kind}_{i}"].astype(np.float32)
-        models[kind] = model
+    for kind in MODELS:
+        path = weights_path(kind) if directory is None else pathlib.Path(directory) / f"05_translate_{kind}.npz"
+        models[kind], meta = load_model(path)
+        if list(data["vocab"].itos) != meta["vocab"]:
+            raise ValueError(f"{path} was trained with another vocabulary than load_data('long') builds")
     return models, data
 
 
@@ -244,7 +269,8 @@ log_path, load_log = _common.log_functions("05_translate", RECIPE, "run the reci
 def main(argv=None) -> int:
     parser = _common.recipe_parser(RECIPE, __doc__, CONFIGS,
                                    "ci: the chapter's small run; long: the models whose weights the book commits")
-    parser.add_argument("--weights", type=pathlib.Path, default=None, help="save both models' best weights here")
+    parser.add_argument("--weights", type=pathlib.Path, default=None,
+                        help="save both models' best weights in this folder (e.g. chapters/weights)")
     parser.add_argument("--jobs", type=int, default=1, help="2: train the two models at once (two processes)")
     args = _common.parse_args(parser, argv)
     result = run(args.config, args.out, args.weights, jobs=args.jobs)
