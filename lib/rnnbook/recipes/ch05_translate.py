@@ -41,7 +41,7 @@ RECIPE = "rnnbook.recipes.ch05_translate"
 
 _SHARED = dict(split_seed=0, n_test=1500, n_val=1000, min_count=3, batch_size=64, lr=3e-3, max_norm=5.0,
                seed=0, beam_width=5, length_alpha=1.0)
-#: ``ci``: what the chapter trains on the page (the shortest training pairs, a small model, one epoch);
+#: ``ci``: what the chapter trains on the page (the 3,000 shortest training pairs, a small model, 2 epochs);
 #: ``long``: the models whose weights the book commits (all training pairs).
 CONFIGS: dict[str, dict] = {
     "ci": dict(_SHARED, n_train=3000, embed_size=32, hidden_size=64, epochs=2),
