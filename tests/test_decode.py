@@ -154,3 +154,15 @@ def test_length_normalisation_reranks_the_final_beam():
     assert (np.diff(ranked, axis=1) <= 1e-12).all()   # best first by the normalised score
     zero = beam_search(step, (h0,), 1, 6, 4, 0, length_alpha=0.0)
     assert (zero[0] == plain[0]).all()
+
+
+def test_top_k_equals_the_full_stable_sort_with_ties_and_minus_infinity():
+    from rnnbook.decode import _top_k
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        shape = (int(rng.integers(1, 4)), int(rng.integers(1, 40)))
+        cand = rng.integers(-3, 3, size=shape).astype(float)     # many ties
+        cand[rng.random(shape) < 0.2] = -np.inf
+        k = int(rng.integers(1, shape[1] + 1))
+        assert (_top_k(cand, k) == np.argsort(-cand, axis=-1, kind="stable")[..., :k]).all()

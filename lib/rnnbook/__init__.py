@@ -34,10 +34,10 @@ module                             idea
                                    :mod:`.data.corpora`, :mod:`.data.memory`, :mod:`.data.number_agreement`,
                                    :mod:`.data.agreement`,
                                    :mod:`.data.addition`, :mod:`.data.dates`, :mod:`.data.pairs`,
-                                   :mod:`.data.captions`)
+                                   :mod:`.data.tatoeba`, :mod:`.data.captions`)
 :mod:`.recipes`                    longer, logged training runs that chapters 4-6 quote
                                    (:mod:`.recipes.ch04_lm`, :mod:`.recipes.ch04_char`, :mod:`.recipes.ch05_seq2seq`,
-                                   :mod:`.recipes.ch06_captioning`)
+                                   :mod:`.recipes.ch05_translate`, :mod:`.recipes.ch06_captioning`)
 :mod:`.viz`                        plots shared by several chapters
 :mod:`.backend`                    NumPy or CuPy: ``rnnbook.use_gpu()`` (ch. 4's models on a GPU)
 :mod:`.grading`                    the exercise grader (:mod:`.grading.core`; ``python -m rnnbook.grade``,

@@ -115,9 +115,27 @@ def beam_step(scores: np.ndarray, log_probs: np.ndarray, beam_width: int):
     if not is_integer(beam_width) or not 1 <= beam_width <= K * V:
         raise ValueError(f"beam_width must be an integer from 1 to K * V = {K * V}, got {beam_width!r}")
     cand = (scores[..., None] + log_probs).reshape(scores.shape[:-1] + (K * V,))
-    order = np.argsort(-cand, axis=-1, kind="stable")[..., :beam_width]
+    order = _top_k(cand, beam_width)
     new_scores = np.take_along_axis(cand, order, axis=-1)
     return new_scores, order // V, order % V
+
+
+def _top_k(cand: np.ndarray, k: int) -> np.ndarray:
+    """The indices of the ``k`` largest entries of every row of ``cand``, best first, ties to the lower index:
+    ``np.argsort(-cand, kind="stable")[..., :k]``, without sorting all ``K V`` candidates. ``argpartition``
+    finds the ``k`` best in linear time; only where the ``k``-th best value is tied with a candidate left out
+    (the partition may have kept the higher index) does a row fall back to the full stable sort."""
+    n = cand.shape[-1]
+    if k >= n:
+        return np.argsort(-cand, axis=-1, kind="stable")[..., :k]
+    top = np.sort(np.argpartition(-cand, k - 1, axis=-1)[..., :k], axis=-1)
+    vals = np.take_along_axis(cand, top, axis=-1)
+    order = np.take_along_axis(top, np.argsort(-vals, axis=-1, kind="stable"), axis=-1)
+    kth = vals.min(axis=-1, keepdims=True)
+    ambiguous = (cand == kth).sum(axis=-1) != (vals == kth).sum(axis=-1)
+    if ambiguous.any():
+        order[ambiguous] = np.argsort(-cand[ambiguous], axis=-1, kind="stable")[..., :k]
+    return order
 
 
 def length_normalize(scores: np.ndarray, lengths: np.ndarray, alpha: float) -> np.ndarray:
