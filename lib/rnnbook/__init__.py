@@ -25,6 +25,7 @@ module                             idea
 :mod:`.models.lm`                  language models: ``LanguageModel``, ``RNNLM``, ``LSTMLM`` (ch. 1-4)
 :mod:`.models.seq2seq`             encoder-decoders: plain, peeky, attention (ch. 5)
 :mod:`.attention`                  dot-product attention (ch. 5)
+:mod:`.bidirectional`              a bidirectional LSTM encoder, an option of attention (ch. 5)
 :mod:`.decode`                     greedy decoding and beam search for encoder-decoders (ch. 5)
 :mod:`.conv`                       im2col convolution and max-pooling (ch. 6)
 :mod:`.models.captioner`           image captioning: CNN encoder, bridge, annotations (ch. 6)

@@ -190,7 +190,7 @@ EXERCISES = [
              "need no special case: their weight is 0."),
     Exercise(
         name="bidirectional_encoder_forward", points=2, cases=_bidirectional_cases, outputs=("h",),
-        axes={"h": ("row", "unit")},
+        axes={"h": ("row", "unit")}, library="rnnbook.bidirectional.bidirectional_encoder_forward",
         mistakes={"order": "the two halves are swapped: the forward state comes first, then the backward one",
                   "unreversed": "the second LSTM reads the source in the same order as the first: it must read "
                                 "from the last character to the first"},

@@ -30,6 +30,7 @@ import numpy as np
 
 from .._checks import check_array, check_id, check_ids, check_positive_int, is_integer, saved_by_forward
 from ..attention import Attention, attention_forward
+from ..bidirectional import BiEncoder
 from ..bleu import exact_match as _exact_match
 from ..decode import beam_search, greedy_decode
 from ..functions import log_softmax
@@ -250,6 +251,7 @@ class Seq2Seq(Decoding):
     """
 
     decoder_class = Decoder
+    encoder_class = Encoder
 
     def __init__(self, vocab_size: int, embed_size: int = 16, hidden_size: int = 64, *, pad_id: int = 0,
                  rng=None, dtype=np.float32):
@@ -259,7 +261,7 @@ class Seq2Seq(Decoding):
         check_id("pad_id", pad_id, -1, V)
         rng = init_rng(rng)
         self.vocab_size, self.pad_id = V, int(pad_id)
-        self.encoder = Encoder(V, embed_size, hidden_size, rng=rng, dtype=dtype)
+        self.encoder = self.encoder_class(V, embed_size, hidden_size, rng=rng, dtype=dtype)
         self.decoder = self.decoder_class(V, embed_size, hidden_size, rng=rng, dtype=dtype)
         self.loss_layer = SoftmaxCrossEntropy(ignore_index=self.pad_id)
         self.params, self.grads = collect(self.encoder, self.decoder)
@@ -302,14 +304,17 @@ class AttentionSeq2Seq(Seq2Seq):
     """:class:`Seq2Seq` with an :class:`AttentionDecoder` that reads all encoder states.
 
     With ``mask_padding=True`` (the default) the source positions holding ``pad_id`` get attention
-    weight 0; ``mask_padding=False`` attends to every position, padding included. The other parameters
-    are those of :class:`Seq2Seq`.
+    weight 0; ``mask_padding=False`` attends to every position, padding included. With
+    ``bidirectional=True`` the encoder is a :class:`rnnbook.bidirectional.BiEncoder`: every encoder state is
+    the sum of a forward and a backward LSTM's states at that position (the decoder starts from the last
+    one, as before). The other parameters are those of :class:`Seq2Seq`.
     """
 
     decoder_class = AttentionDecoder
 
     def __init__(self, vocab_size: int, embed_size: int = 16, hidden_size: int = 64, *, pad_id: int = 0,
-                 mask_padding: bool = True, rng=None, dtype=np.float32):
+                 mask_padding: bool = True, bidirectional: bool = False, rng=None, dtype=np.float32):
+        self.encoder_class = BiEncoder if bidirectional else Encoder
         super().__init__(vocab_size, embed_size, hidden_size, pad_id=pad_id, rng=rng, dtype=dtype)
         self.mask_padding = bool(mask_padding)
 
