@@ -12,6 +12,7 @@ def test_configs():
     for key in ("split_seed", "n_test", "n_val", "min_count", "seed", "beam_width"):
         assert ci[key] == long[key], key
     assert long["n_train"] is None and ci["n_train"] < 5000
+    assert long["bidirectional"] and not ci["bidirectional"]   # the committed attention model reads both ways
 
 
 def test_load_data():
@@ -59,6 +60,9 @@ def test_committed_weights_load():
     assert len(out) == 3 and all(isinstance(w, str) for row in out for w in row)
     log = recipe.load_log()
     assert log["complete"] and set(log["models"]) == set(recipe.MODELS)
+    assert log["config"]["bidirectional"] and type(models["attention"].encoder).__name__ == "BiEncoder"
+    assert type(models["plain"].encoder).__name__ == "Encoder"
+    assert all(recipe.weights_path(k).stat().st_size <= 5_000_000 for k in recipe.MODELS)
     with pytest.raises(FileNotFoundError, match="--weights"):
         recipe.load_models("/nonexistent")
 
@@ -71,12 +75,15 @@ def test_quantize_and_save_load_round_trip(tmp_path):
     assert q.dtype == np.int8 and scale.shape == (1, 5)
     assert (np.abs(q * scale.astype(np.float32) - w) <= scale.astype(np.float32) * 0.51 + 1e-7).all()
     data = recipe.load_data(TINY)
-    models = {kind: recipe.build_model(data, TINY, kind) for kind in recipe.MODELS}
+    bi = dict(TINY, bidirectional=True)
+    models = {kind: recipe.build_model(data, bi, kind) for kind in recipe.MODELS}
+    assert type(models["attention"].encoder).__name__ == "BiEncoder"
     paths = recipe.save_models(models, data, tmp_path)
     assert [p.name for p in paths] == [f"05_translate_{k}.npz" for k in recipe.MODELS]
     for kind, path in zip(recipe.MODELS, paths):
         loaded, meta = recipe.load_model(path)
         assert meta["vocab"] == list(data["vocab"].itos) and type(loaded) is type(models[kind])
+        assert type(loaded.encoder) is type(models[kind].encoder)
         for a, b in zip(loaded.params, models[kind].params):
             assert np.abs(a - b).max() <= np.abs(b).max() / 127 + 1e-6
 
