@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from rnnbook.bidirectional import BiEncoder, bidirectional_encoder_forward
-from rnnbook.gradcheck import numerical_gradient, rel_error
+from rnnbook.gradcheck import check_model, numerical_gradient, rel_error
 from rnnbook.lstm import lstm_forward
 from rnnbook.models.seq2seq import AttentionSeq2Seq
 
@@ -47,13 +47,8 @@ def test_bidirectional_attention_model_gradients_float64():
     tgt = rng.integers(3, V, size=(3, 5))
     tgt[:, 0] = 1
     tgt[0, 3:] = 0
-    model.forward(src, tgt)
-    model.backward()
-    analytic = [g.copy() for g in model.grads]
-    f = lambda: model.forward(src, tgt)
-    for k, p in enumerate(model.params):
-        err = rel_error(analytic[k], numerical_gradient(f, p))
-        assert err < 1e-6, f"param {k} shape {p.shape}: rel error {err:.2e}"
+    for k, err in enumerate(check_model(model, src, tgt)):
+        assert err < 1e-6, f"param {k} shape {model.params[k].shape}: rel error {err:.2e}"
     state = model.start_state(src)
     assert state[2].shape == (3, 5, H)
 

@@ -6,7 +6,7 @@ from rnnbook.conv import Conv2D
 from rnnbook.data.captions import (END_ID, START_ID, caption_vocab, decode_captions, encode_captions,
                                    shape_captions)
 from rnnbook.decode import beam_search, greedy_decode
-from rnnbook.gradcheck import check_layer, numerical_gradient, rel_error
+from rnnbook.gradcheck import check_layer, check_model, numerical_gradient, rel_error
 from rnnbook.layers import SoftmaxCrossEntropy
 from rnnbook.models.captioner import (Annotations, CNNEncoder, Captioner, InitState, annotations_backward,
                                       annotations_forward, caption_images, init_state_backward,
@@ -31,15 +31,10 @@ def test_model_gradients(conditioning):
     model = Captioner(V, (2, 8, 8), conditioning=conditioning, channels=(2, 3), embed_size=3, hidden_size=4,
                       rng=1, dtype=np.float64)
     images, caps = batch()
-    model.forward(images, caps)
-    model.backward()
-    analytic = [g.copy() for g in model.grads]
-    f = lambda: model.forward(images, caps)
     # encoder (2 conv layers: W, b each), bridge (W, b), annotations (Wp, P) with attention, decoder
     assert len(model.params) == 4 + 2 + 2 * (conditioning == "attention") + len(model.decoder.params)
-    for k, p in enumerate(model.params):
-        err = rel_error(analytic[k], numerical_gradient(f, p))
-        assert err < 1e-6, f"{conditioning} param {k} shape {p.shape}: rel error {err:.2e}"
+    for k, err in enumerate(check_model(model, images, caps)):
+        assert err < 1e-6, f"{conditioning} param {k} shape {model.params[k].shape}: rel error {err:.2e}"
 
 
 @pytest.mark.parametrize("conditioning", ["init", "attention"])

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from rnnbook.decode import greedy_decode
-from rnnbook.gradcheck import numerical_gradient, rel_error
+from rnnbook.gradcheck import check_model, numerical_gradient, rel_error
 from rnnbook.lstm import lstm_forward
 from rnnbook.models.seq2seq import (AttentionSeq2Seq, Decoder, Encoder, PeekyDecoder, PeekySeq2Seq, Seq2Seq,
                                     encoder_forward, exact_match, peek_concat, peek_concat_backward)
@@ -26,13 +26,8 @@ def batch(seed=0, N=3, S=5, L=5):
 def test_model_gradients(cls):
     model = cls(V, D, H, pad_id=0, rng=1, dtype=np.float64)
     src, tgt = batch()
-    model.forward(src, tgt)
-    model.backward()
-    analytic = [g.copy() for g in model.grads]
-    f = lambda: model.forward(src, tgt)
-    for k, p in enumerate(model.params):
-        err = rel_error(analytic[k], numerical_gradient(f, p))
-        assert err < 1e-6, f"{cls.__name__} param {k} shape {p.shape}: rel error {err:.2e}"
+    for k, err in enumerate(check_model(model, src, tgt)):
+        assert err < 1e-6, f"{cls.__name__} param {k} shape {model.params[k].shape}: rel error {err:.2e}"
 
 
 @pytest.mark.parametrize("dec_cls", [Decoder, PeekyDecoder])
@@ -162,3 +157,17 @@ def test_attention_model_masks_the_source_padding():
     out = masked.generate(src, 1, 5, end_id=2)
     assert (masked.beam_search(src, 1, 5, 1, end_id=2)[0] == out).all()
     assert masked.beam_search(src, 1, 5, 3, end_id=2)[0].shape == (3, 5)
+
+
+def test_check_model_catches_a_wrong_gradient():
+    model = Seq2Seq(V, D, H, pad_id=0, rng=1, dtype=np.float64)
+    src, tgt = batch()
+    backward = model.backward
+
+    def wrong():
+        backward()
+        model.grads[0] *= 1.1                          # one parameter's gradient 10 % off
+
+    model.backward = wrong
+    errors = check_model(model, src, tgt)
+    assert errors[0] > 1e-3 and max(errors[1:]) < 1e-6

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["numerical_gradient", "rel_error", "check_layer"]
+__all__ = ["numerical_gradient", "rel_error", "check_layer", "check_model"]
 
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -82,3 +82,15 @@ def check_layer(layer, inputs: Sequence[np.ndarray], *, seed: int = 0, eps: floa
         if isinstance(x, np.ndarray) and x.dtype.kind == "f" and k < len(dins) and dins[k] is not None:
             errors[f"input{k}"] = rel_error(dins[k], numerical_gradient(loss, x, eps))
     return errors
+
+
+def check_model(model, *inputs, eps: float = 1e-6) -> list[float]:
+    """Gradient-check a whole model whose ``forward(*inputs)`` returns the scalar loss and whose ``backward()``
+    fills ``grads``: the relative error of every parameter's gradient, in the order of ``params``. Use float64."""
+    model.forward(*inputs)
+    model.backward()
+    analytic = [g.copy() for g in model.grads]
+
+    def loss() -> float:
+        return float(model.forward(*inputs))
+    return [rel_error(a, numerical_gradient(loss, p, eps)) for a, p in zip(analytic, model.params)]

@@ -94,19 +94,11 @@ def attractor_items(vocab: Vocab, n: int, phrases: int, *, attractors: bool = Tr
     to the last noun), the subject's number (bool), and the ids of the agreeing and the
     non-agreeing verb form.
     """
-    n = check_min_int("n", n, 1)
     K = check_min_int("phrases", phrases, 0)
-    rng = init_rng(rng)
-    ids, plural, correct, wrong = [], [], [], []
-    for _ in range(n):
-        pl = bool(rng.random() < 0.5)
-        words = sentence(rng, K, pl, attractor_plural=(not pl) if attractors else pl)
-        verb = next(pair for pair in VERBS if words[-3] in pair)
-        ids.append(vocab.encode(["<s>"] + words[:-3]))
-        plural.append(pl)
-        correct.append(vocab.encode([verb[int(pl)]])[0])
-        wrong.append(vocab.encode([verb[int(not pl)]])[0])
-    return np.array(ids), np.array(plural), np.array(correct), np.array(wrong)
+
+    def text(rng, pl):
+        return [], sentence(rng, K, pl, attractor_plural=(not pl) if attractors else pl)
+    return _prefix_items(vocab, n, rng, text)
 
 
 def reset_items(vocab: Vocab, n: int, phrases: int, *, rng=None):
@@ -118,16 +110,26 @@ def reset_items(vocab: Vocab, n: int, phrases: int, *, rng=None):
     :func:`attractor_items` does, with ``plural`` the number of the second subject; ids
     ``(n, 6 * phrases + 8)``.
     """
-    n = check_min_int("n", n, 1)
     K = check_min_int("phrases", phrases, 0)
+
+    def text(rng, pl):
+        first = sentence(rng, K, not pl)
+        return first, sentence(rng, K, pl, attractor_plural=not pl)
+    return _prefix_items(vocab, n, rng, text)
+
+
+def _prefix_items(vocab: Vocab, n, rng, text):
+    """The items of :func:`attractor_items` and :func:`reset_items`: for each of ``n`` subjects of random number
+    ``pl``, ``text(rng, pl)`` gives the words before the last sentence and that sentence; the prefix ends just
+    before the last sentence's verb, whose two forms are the agreeing and the non-agreeing answer."""
+    n = check_min_int("n", n, 1)
     rng = init_rng(rng)
     ids, plural, correct, wrong = [], [], [], []
     for _ in range(n):
         pl = bool(rng.random() < 0.5)
-        first = sentence(rng, K, not pl)
-        second = sentence(rng, K, pl, attractor_plural=not pl)
-        verb = next(pair for pair in VERBS if second[-3] in pair)
-        ids.append(vocab.encode(["<s>"] + first + second[:-3]))
+        before, last = text(rng, pl)
+        verb = next(pair for pair in VERBS if last[-3] in pair)
+        ids.append(vocab.encode(["<s>"] + before + last[:-3]))
         plural.append(pl)
         correct.append(vocab.encode([verb[int(pl)]])[0])
         wrong.append(vocab.encode([verb[int(not pl)]])[0])
