@@ -136,5 +136,8 @@ def test_search_finds_gradient(site, tab):
     box.fill("梯度")
     box.press("Enter")
     tab.wait_for_selector("#search-results ul.search li", timeout=20000)
+    # Sphinx shows the hits one by one and writes the summary line only once every hit is listed.
+    tab.wait_for_function("() => (document.querySelector('#search-results p.search-summary') || {}).innerText",
+                          timeout=20000)
     hits = tab.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
     assert f"{site}/zh_CN/{GLOSSARY}.html" in [h.split("?")[0].split("#")[0] for h in hits], hits
